@@ -1,0 +1,37 @@
+# The workbook's two commands: `make run` (set up, then run the whole job on the bundled sample round)
+# and `make test` (set up, then run every test). Each creates .venv when it is missing.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup run test lint sample clean-outputs benchmark
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Create .venv with the locked dependencies and the package
+
+run: $(STAMP)  ## Run the whole job on the bundled sample round; reports land in reports/
+	$(BIN)/smartcity run
+
+test: $(STAMP)  ## Run the whole test suite (lint, unit, end-to-end, notebooks, browser)
+	$(BIN)/ruff check smartcity_analysis tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## Lint the package and tests
+	$(BIN)/ruff check smartcity_analysis tests benchmarks
+
+sample: $(STAMP)  ## Regenerate the bundled sample round (byte-identical for the same seed)
+	$(BIN)/smartcity sample --seed 2021 --out data/raw/submissions/sample-2021
+
+benchmark: $(STAMP)  ## Run the benchmarks and print the ratios
+	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python benchmarks/bench_reports.py
