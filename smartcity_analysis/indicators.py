@@ -1,0 +1,236 @@
+"""The smart-city readiness indicators: derived from the cleaned submissions, scored by the index engine.
+
+The framework file's ``indicators`` and ``aggregates`` sections define two trees over the same indicators:
+the *aspects* view (Struktur, Infrastruktur, Suprastruktur -> the readiness index) and the *dimensions* view
+(the six smart-city dimensions). This module turns cleaned submission fields into indicator values, hands each
+tree to :func:`smartcity_analysis.index.build_index`, and assembles the ``scores.csv`` contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from smartcity_analysis.config import Framework
+from smartcity_analysis.index import IndexResult, build_index
+
+View = Literal["aspects", "dimensions"]
+_VIEW_PARENT = {"aspects": "aspect", "dimensions": "dimension"}
+INDEX_CODE = "readiness_index"
+
+
+@dataclass(frozen=True)
+class IndexMethod:
+    """The modelling choices of the nominal index (recorded with every result).
+
+    Attributes
+    ----------
+    impute : str or None
+        Imputation method passed to the engine (``"group_median"`` etc.), or None for none.
+    impute_group : str or None
+        Column grouping the imputation (``"region_type"``: a kota is compared with kota).
+    treat_outliers : bool
+        Apply COINr's default outlier treatment.
+    normalise : str
+        Normalisation method.
+    aggregate : str
+        Aggregation method.
+    """
+
+    impute: str | None = "group_median"
+    impute_group: str | None = "region_type"
+    treat_outliers: bool = True
+    normalise: str = "minmax"
+    aggregate: str = "arithmetic"
+
+
+@dataclass(frozen=True)
+class ReadinessResult:
+    """The readiness index of a round: indicator values and both views' engine results.
+
+    Attributes
+    ----------
+    indicators : pandas.DataFrame
+        Raw indicator values, indexed by ``region_code`` (before imputation and treatment).
+    aspects : IndexResult
+        The engine's result for the aspects view (ends in ``readiness_index``).
+    dimensions : IndexResult
+        The engine's result for the dimensions view.
+    method : IndexMethod
+        The choices that produced it.
+    """
+
+    indicators: pd.DataFrame
+    aspects: IndexResult
+    dimensions: IndexResult
+    method: IndexMethod
+
+
+def indicator_table(framework: Framework) -> pd.DataFrame:
+    """Return the framework's indicators as a table indexed by code, in framework order."""
+    table = framework.indicators.copy()
+    for column in ("aspect", "dimension"):
+        if column not in table:
+            table[column] = None
+    return table.set_index("code", drop=False).rename_axis(None)
+
+
+def indicator_codes(framework: Framework, view: View | None = None) -> list[str]:
+    """Return indicator codes in framework order, optionally only those in one view."""
+    table = indicator_table(framework)
+    if view is not None:
+        table = table[table[_VIEW_PARENT[view]].notna()]
+    return list(table.index)
+
+
+def framework_table(framework: Framework, view: View = "aspects") -> pd.DataFrame:
+    """Return one view of the framework as the engine's table.
+
+    Parameters
+    ----------
+    framework : Framework
+        The loaded framework file.
+    view : {"aspects", "dimensions"}
+        Which tree: the readiness index over the aspects, or the six dimensions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``level``, ``parent``, ``weight``, ``direction``, ``label_id``, ``label_en``.
+    """
+    indicators = indicator_table(framework)
+    indicators = indicators[indicators[_VIEW_PARENT[view]].notna()]
+    leaves = pd.DataFrame({
+        "code": indicators["code"],
+        "level": 1,
+        "parent": indicators[_VIEW_PARENT[view]],
+        "weight": indicators["weight"].astype(float),
+        "direction": indicators["direction"].astype(float),
+        "label_id": indicators["label_id"],
+        "label_en": indicators["label_en"],
+    })
+    aggregates = framework.aggregates[framework.aggregates["view"] == view]
+    nodes = pd.DataFrame({
+        "code": aggregates["code"],
+        "level": aggregates["level"].astype(int),
+        "parent": aggregates["parent"].where(aggregates["parent"].notna(), None),
+        "weight": aggregates["weight"].astype(float),
+        "direction": np.nan,
+        "label_id": aggregates["label_id"],
+        "label_en": aggregates["label_en"],
+    })
+    return pd.concat([leaves, nodes], ignore_index=True)
+
+
+def derive_indicators(clean: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Compute each indicator from the cleaned submission fields.
+
+    Parameters
+    ----------
+    clean : pandas.DataFrame
+        ``submissions_clean`` (one row per accepted region).
+    framework : Framework
+        The framework; each indicator's ``derive`` says how it is computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``region_code``; one float column per indicator, missing where an input is missing or a
+        denominator is zero.
+    """
+    values = {
+        code: _derive_one(clean, spec["derive"], framework)
+        for code, spec in indicator_table(framework).iterrows()
+    }
+    table = pd.DataFrame(values, index=clean.index)
+    table.index = pd.Index(clean["region_code"].astype(str), name="region_code")
+    return table.sort_index(kind="stable")
+
+
+def _derive_one(clean: pd.DataFrame, derive: dict, framework: Framework) -> pd.Series:
+    kind = derive["kind"]
+    if kind == "value":
+        return pd.to_numeric(clean[derive["field"]], errors="coerce").astype(float)
+    if kind == "ratio":
+        numerator = pd.to_numeric(clean[derive["numerator"]], errors="coerce").astype(float)
+        denominator = pd.to_numeric(clean[derive["denominator"]], errors="coerce").astype(float)
+        return numerator / denominator.where(denominator > 0) * float(derive.get("scale", 1))
+    if kind == "boolean":
+        return clean[derive["field"]].map({True: 1.0, False: 0.0, "true": 1.0, "false": 0.0}).astype(float)
+    if kind == "ordinal":
+        allowed = list(framework.fields.loc[derive["field"], "allowed"])
+        levels = {word: float(position) for position, word in enumerate(allowed)}
+        return clean[derive["field"]].map(levels).astype(float)
+    raise ValueError(f"indicator derive kind {kind!r} is unknown; use value, ratio, boolean or ordinal")
+
+
+def read_clean_submissions(processed_dir: str | Path) -> pd.DataFrame:
+    """Read ``submissions_clean.parquet`` (typed) written by the cleaning stage."""
+    clean = pd.read_parquet(Path(processed_dir) / "submissions_clean.parquet")
+    clean["region_code"] = clean["region_code"].astype(str)
+    return clean
+
+
+def build_readiness(clean: pd.DataFrame, framework: Framework,
+                    method: IndexMethod = IndexMethod()) -> ReadinessResult:
+    """Build the readiness index and the dimension scores of a round.
+
+    Parameters
+    ----------
+    clean : pandas.DataFrame
+        ``submissions_clean`` (one row per accepted region).
+    framework : Framework
+        The framework file.
+    method : IndexMethod
+        The modelling choices.
+
+    Returns
+    -------
+    ReadinessResult
+        Indicator values and the engine's result for both views.
+    """
+    indicators = derive_indicators(clean, framework)
+    groups = clean.set_index(clean["region_code"].astype(str))[["region_type"]]
+    data = indicators.join(groups).reset_index()
+    results = {
+        view: build_index(
+            data[["region_code", "region_type", *indicator_codes(framework, view)]],
+            framework_table(framework, view),
+            unit="region_code",
+            impute=method.impute,
+            impute_group=method.impute_group if method.impute and "group" in method.impute else None,
+            treat_outliers=method.treat_outliers,
+            normalise=method.normalise,
+            aggregate=method.aggregate,
+        )
+        for view in ("aspects", "dimensions")
+    }
+    return ReadinessResult(indicators, results["aspects"], results["dimensions"], method)
+
+
+def scores_table(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
+    """Assemble the ``scores.csv`` contract.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region_code``, each normalised indicator (0-100), each aspect, each dimension, ``readiness_index``,
+        ``readiness_rank`` (1 = most ready; ties share the best rank), sorted by rank then region code.
+    """
+    aspects = framework.aggregates.query("view == 'aspects' and level == 2")["code"].tolist()
+    dimensions = framework.aggregates.query("view == 'dimensions' and level == 2")["code"].tolist()
+    indicators = indicator_codes(framework)
+    a_scores, d_scores = result.aspects.scores, result.dimensions.scores
+    only_dimensions = [c for c in indicators if c not in a_scores.columns]
+    scores = pd.concat(
+        [a_scores[[c for c in indicators if c in a_scores.columns]], d_scores[only_dimensions],
+         a_scores[aspects], d_scores[dimensions], a_scores[[INDEX_CODE]]],
+        axis=1,
+    )[[*indicators, *aspects, *dimensions, INDEX_CODE]]
+    scores["readiness_rank"] = scores[INDEX_CODE].rank(method="min", ascending=False).astype("Int64")
+    scores = scores.rename_axis("region_code").reset_index()
+    return scores.sort_values(["readiness_rank", "region_code"], kind="stable").reset_index(drop=True)
