@@ -17,7 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover - import for type hints only
     from smartcity_analysis.index import IndexResult
 
 # COINr get_stats() defaults (R/stats.R): availability below 0.65, share of unique values below 0.5,
-# |skew| > 2 and kurtosis > 3.5, |r| > 0.9 between indicators of the same aggregate.
+# |skew| > 2 and kurtosis > 3.5 (t_avail, t_unq, t_skew, t_kurt). The |r| > 0.9 collinearity threshold between
+# indicators of the same aggregate is our choice.
 AVAILABILITY_THRESHOLD = 0.65
 DISTINCT_SHARE_THRESHOLD = 0.5
 SKEW_THRESHOLD = 2.0

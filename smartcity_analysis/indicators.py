@@ -234,3 +234,94 @@ def scores_table(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
     scores["readiness_rank"] = scores[INDEX_CODE].rank(method="min", ascending=False).astype("Int64")
     scores = scores.rename_axis("region_code").reset_index()
     return scores.sort_values(["readiness_rank", "region_code"], kind="stable").reset_index(drop=True)
+
+
+def unit_stats_table(result: ReadinessResult) -> pd.DataFrame:
+    """Per region: the share of all indicators it reported (before imputation) and how many were imputed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region_code``, ``indicator_coverage`` (0-1), ``n_imputed``; sorted by region code.
+    """
+    coverage = result.indicators.notna().mean(axis=1)
+    imputed = imputed_table(result)
+    n_imputed = imputed.groupby("region_code").size().reindex(coverage.index, fill_value=0)
+    return pd.DataFrame({
+        "region_code": coverage.index,
+        "indicator_coverage": coverage.to_numpy(),
+        "n_imputed": n_imputed.to_numpy(),
+    })
+
+
+def imputed_table(result: ReadinessResult) -> pd.DataFrame:
+    """Return every imputed point of both views once: region, indicator, imputed value, method."""
+    tidy = pd.concat([result.aspects.imputed, result.dimensions.imputed], ignore_index=True)
+    tidy = tidy.rename(columns={"unit": "region_code", "value": "imputed_value"})
+    tidy = tidy.drop_duplicates(["region_code", "indicator"])
+    columns = ["region_code", "indicator", "imputed_value", "method"]
+    return tidy.reindex(columns=columns).sort_values(["region_code", "indicator"], kind="stable").reset_index(
+        drop=True)
+
+
+def treated_table(result: ReadinessResult) -> pd.DataFrame:
+    """Return every point changed by outlier treatment, once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``region_code``, ``original_value``, ``treated_value``, ``treatment``.
+    """
+    tidy = pd.concat([result.aspects.treated, result.dimensions.treated], ignore_index=True)
+    tidy = tidy.rename(columns={"unit": "region_code", "original": "original_value",
+                                "treated": "treated_value"})
+    tidy = tidy.drop_duplicates(["indicator", "region_code"])
+    columns = ["indicator", "region_code", "original_value", "treated_value", "treatment"]
+    return tidy.reindex(columns=columns).sort_values(["indicator", "region_code"], kind="stable").reset_index(
+        drop=True)
+
+
+def treatment_summary(result: ReadinessResult) -> pd.DataFrame:
+    """Return, per indicator of both views, skew and kurtosis before and after and what treatment did."""
+    summary = pd.concat([result.aspects.treatment_summary, result.dimensions.treatment_summary])
+    return summary.drop_duplicates("indicator").reset_index(drop=True)
+
+
+def indicator_checks(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
+    """Return each indicator's data checks: availability, distinct values, skew, kurtosis, COINr-style flags."""
+    stats = pd.concat([result.aspects.indicator_stats, result.dimensions.indicator_stats])
+    stats = stats[~stats.index.duplicated()]
+    labels = indicator_table(framework)[["label_en"]]
+    return labels.join(stats, how="inner")
+
+
+def write_index_outputs(result: ReadinessResult, framework: Framework, processed_dir: str | Path) -> dict:
+    """Write the index stage's contract files into ``processed_dir``.
+
+    Writes ``indicators.csv``, ``scores.csv``, ``index_unit_stats.csv``, ``index_imputed.csv`` and
+    ``index_treated.csv`` (see ``docs/contracts.md``).
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    folder = Path(processed_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "indicators.csv": result.indicators.reset_index(),
+        "scores.csv": scores_table(result, framework),
+        "index_unit_stats.csv": unit_stats_table(result),
+        "index_imputed.csv": imputed_table(result),
+        "index_treated.csv": treated_table(result),
+    }
+    paths = {}
+    for name, table in tables.items():
+        paths[name] = folder / name
+        table.to_csv(paths[name], index=False, lineterminator="\n")
+    return paths
+
+
+def read_scores(processed_dir: str | Path) -> pd.DataFrame:
+    """Read ``scores.csv`` with ``region_code`` as a 4-digit string."""
+    return pd.read_csv(Path(processed_dir) / "scores.csv", dtype={"region_code": str})
