@@ -17,6 +17,7 @@ import pandas as pd
 
 from smartcity_analysis.config import Framework
 from smartcity_analysis.index import IndexResult, build_index
+from smartcity_analysis.index_stats import coherence
 
 View = Literal["aspects", "dimensions"]
 _VIEW_PARENT = {"aspects": "aspect", "dimensions": "dimension"}
@@ -325,3 +326,20 @@ def write_index_outputs(result: ReadinessResult, framework: Framework, processed
 def read_scores(processed_dir: str | Path) -> pd.DataFrame:
     """Read ``scores.csv`` with ``region_code`` as a 4-digit string."""
     return pd.read_csv(Path(processed_dir) / "scores.csv", dtype={"region_code": str})
+
+
+def aspect_coherence(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
+    """Return how each indicator follows its aspect and each aspect the index (Pearson and Spearman).
+
+    A child that correlates weakly or negatively with its parent is worth a look: it pulls the aggregate
+    somewhere the rest of the aspect does not go.
+    """
+    table = coherence(result.aspects, framework_table(framework, "aspects"))
+    table = table[table["kind"] == "child_parent"].rename(columns={"aggregate": "parent", "code_a": "child"})
+    return table[["parent", "child", "pearson", "spearman", "n_units"]].reset_index(drop=True)
+
+
+def indicator_correlations(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
+    """Return the Spearman correlations between the aspect view's normalised indicators, grouped by aspect."""
+    fw = framework_table(framework, "aspects").query("level == 1").sort_values("parent", kind="stable")
+    return result.aspects.scores[fw["code"].tolist()].corr(method="spearman")

@@ -258,8 +258,9 @@ def parse_money(value: Any, spec: FieldSpec, multipliers: Mapping[str, float]) -
     """Parse a rupiah amount: ``Rp 12,5 M`` is 1.25e10 (``M`` is miliar), ``750 jt`` 7.5e8.
 
     A currency prefix (``Rp``, ``Rp.``, ``IDR``), a trailing ``,-`` or ``rupiah`` and a multiplier word
-    (``money_multipliers``) are recognised; without a multiplier the amount is whole rupiah, so
-    ``1.234`` is 1234.
+    (``money_multipliers``) are recognised. Without a multiplier the amount is whole rupiah, so ``1.234``
+    is 1234; before a multiplier an ambiguous amount is read the Indonesian way (``20.727 jt`` is
+    20 727 juta, ``1,5 M`` is 1.5 miliar).
     """
     from_cell = _number_from_cell(value)
     if from_cell is not None:
@@ -280,6 +281,11 @@ def parse_money(value: Any, spec: FieldSpec, multipliers: Mapping[str, float]) -
         return unreadable
     factor = multipliers.get(suffix, 1.0)
     scaled = [(round(v * factor, 6), rule) for v, rule in readings]
+    indonesian = [r for r in scaled if r[1] == "id_number_format"]
+    if suffix and len(scaled) > 1 and len(indonesian) == 1:
+        # Before a multiplier the amount is read the Indonesian way: `20.727 jt` is 20 727 juta,
+        # `1,234 M` is 1.234 miliar.
+        scaled = indonesian
     parsed = choose_reading(scaled, spec, prefer_whole=not suffix)
     if parsed.value is None:
         return parsed

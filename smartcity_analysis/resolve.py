@@ -62,6 +62,8 @@ class RegionIndex:
         Province name key -> province code.
     type_words : Mapping
         Lower-case type word (``kab.``) -> region type (``Kabupaten``), longest first.
+    missing_markers : frozenset of str
+        Lower-case words meaning "no data" (``-``, ``n/a``): a code or name cell holding one is empty.
     """
 
     regions: pd.DataFrame
@@ -69,6 +71,7 @@ class RegionIndex:
     aliases: Mapping[str, str]
     provinces: Mapping[str, str]
     type_words: Mapping[str, str]
+    missing_markers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def normalise_key(text: Any) -> str:
 
 
 def build_region_index(regions: pd.DataFrame, renumbering: pd.DataFrame, aliases: pd.DataFrame,
-                       type_words: Mapping[str, Any]) -> RegionIndex:
+                       type_words: Mapping[str, Any], missing_markers: Any = ()) -> RegionIndex:
     """Prepare the reference for matching.
 
     Parameters
@@ -101,6 +104,8 @@ def build_region_index(regions: pd.DataFrame, renumbering: pd.DataFrame, aliases
         ``alias``, ``region_code`` (see ``config/region_aliases.csv``).
     type_words : Mapping
         The framework's ``vocabulary.region_type_words`` (type -> words).
+    missing_markers : iterable of str, optional
+        The framework's ``vocabulary.missing_markers``.
 
     Returns
     -------
@@ -124,6 +129,7 @@ def build_region_index(regions: pd.DataFrame, renumbering: pd.DataFrame, aliases
                                                                   strict=True)},
         provinces={**PROVINCE_ALIASES, **provinces},
         type_words=dict(sorted(words.items(), key=lambda kv: -len(kv[0]))),
+        missing_markers=frozenset(str(m).strip().lower() for m in missing_markers),
     )
 
 
@@ -137,7 +143,8 @@ def load_region_index(framework: Framework, reference_dir: str | Path | None = N
     """Load the reference tables and the alias table, and build the :class:`RegionIndex`."""
     return build_region_index(load_regions(reference_dir), load_papua_renumbering(reference_dir),
                               load_region_aliases(aliases_path),
-                              framework.vocabulary.get("region_type_words") or {})
+                              framework.vocabulary.get("region_type_words") or {},
+                              framework.vocabulary.get("missing_markers") or ())
 
 
 # --- Codes --------------------------------------------------------------------------------------------------
@@ -257,7 +264,7 @@ def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> R
     Parameters
     ----------
     code, name, province : object
-        The cells as read (text, number or None).
+        The cells as read (text, number or None); a missing marker (``-``) counts as empty.
     index : RegionIndex
         The prepared reference.
 
@@ -268,6 +275,7 @@ def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> R
         quarantine reason (``missing_region``, ``unknown_region``, ``ambiguous_region``,
         ``region_conflict``) with a message saying what to fix.
     """
+    code, name, province = (None if _is_marker(v, index) else v for v in (code, name, province))
     parsed_code = parse_region_code(code)
     candidates, how = name_candidates(name, province, index)
     if parsed_code is not None:
@@ -291,6 +299,10 @@ def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> R
     return Resolution(candidates[0], None, rule,
                       f"{code_note}resolved from the name {canonical_text(name)!r} "
                       f"to {_describe(candidates, index)}")
+
+
+def _is_marker(value: Any, index: RegionIndex) -> bool:
+    return isinstance(value, str) and value.strip().lower() in index.missing_markers
 
 
 def _resolve_with_code(parsed_code: str, code: Any, name: Any, candidates: list[str],

@@ -180,7 +180,11 @@ class WarmKernel:
         Seconds a cell may run.
     """
 
-    _RESET = "%reset -f"
+    # ``%reset -f`` clears the namespace, then runs two full garbage collections, which walk every object of
+    # the imported stack (~0.15 s per region with pandas and matplotlib loaded). ``gc.freeze()`` moves the
+    # survivors (modules, mostly) out of the collector's sight, so the next reset only walks what one report
+    # created. Refcounting still frees everything; freezing only exempts long-lived objects from cycle scans.
+    _RESET = "%reset -f\n__import__('gc').freeze()"
 
     def __init__(self, cwd: str | Path, timeout: int = CELL_TIMEOUT_SECONDS) -> None:
         self.cwd = str(cwd)

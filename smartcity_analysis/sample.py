@@ -107,8 +107,8 @@ QUARANTINE_ROWS = (
     # (reason, region_code cell, region_name cell, story)
     ("ambiguous_region", None, "Bandung", "duplicate junk row: bare twin name, no code"),
     ("ambiguous_region", None, "MALANG", "bare twin name, no code"),
-    ("conflicting_region", "3578", "Kota Malang", "code of Kota Surabaya, name of Kota Malang"),
-    ("conflicting_region", "32.73", "Kabupaten Sleman", "code of Kota Bandung, name of Kabupaten Sleman"),
+    ("region_conflict", "3578", "Kota Malang", "code of Kota Surabaya, name of Kota Malang"),
+    ("region_conflict", "32.73", "Kabupaten Sleman", "code of Kota Bandung, name of Kabupaten Sleman"),
     ("missing_region", None, None, "contoh pengisian: no code, no name"),
     ("missing_region", "-", "", "no code, no name"),
     ("unknown_region", None, "Kabupaten Antah Berantah", "test row: a name matching nothing"),

@@ -90,6 +90,11 @@ def test_number_readings(text, expected):
     ("ict_budget_idr", "1.250.000.000", 1_250_000_000.0, "id_number_format"),
     ("ict_budget_idr", "1.234", 1234.0, "id_number_format"),
     ("ict_budget_idr", 2_000_000_000, 2_000_000_000.0, None),
+    ("ict_budget_idr", "Rp 20.727 jt", 20_727_000_000.0, "money_shorthand"),
+    ("ict_budget_idr", "Rp. 154.712jt", 154_712_000_000.0, "money_shorthand"),
+    ("ict_budget_idr", "1,234 M", 1_234_000_000.0, "money_shorthand"),
+    ("ict_budget_idr", "IDR 11,841,000,000.00", 11_841_000_000.0, "money_shorthand"),
+    ("ict_budget_idr", "1,250,000,000.00", 1_250_000_000.0, "en_number_format"),
     ("ict_budget_idr", "12 dolar", None, "unparseable_number"),
     ("apbd_total_idr", "750 jt", None, "out_of_range"),
     # percentages

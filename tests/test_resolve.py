@@ -85,7 +85,8 @@ def test_match_province(text, code, index):
     (None, "Kota Administrasi Jakarta Pusat", None, "3171", "region_from_name"),
     ("3204", "Bandung", None, "3204", None),  # the code settles a twin name
     ("abc", "Kota Bandung", None, "3273", "invalid_region_code_ignored"),
-    ("3273", "Xyzzy", None, "3273", None),  # name unmatched: the code decides, with a message
+    ("3273", "Xyzzy", None, "3273", None),
+    ("-", "Kota Bandung", "-", "3273", "region_from_name"),  # name unmatched: the code decides, with a message
 ])
 def test_resolve_region_resolved(code, name, province, region, rule, index):
     outcome = resolve_region(code, name, province, index)
@@ -100,6 +101,8 @@ def test_resolve_region_resolved(code, name, province, region, rule, index):
     ("3273", "Kabupaten Sleman", None, "region_conflict"),
     (None, None, None, "missing_region"),
     ("", "  ", "Jawa Barat", "missing_region"),
+    ("-", "", None, "missing_region"),
+    ("n/a", "-", None, "missing_region"),
     (None, "Atlantis", None, "unknown_region"),
     ("9999", None, None, "unknown_region"),
     ("1100", "Aceh", None, "unknown_region"),

@@ -20,7 +20,7 @@ REQUIRED_MESS = [
     "percent_sign", "percent_bare", "percent_fraction", "excel_percent_cell", "boolean_word", "boolean_digit",
     "check_mark", "in_progress_word", "missing_marker", "code_dotted", "code_float", "papua_old_code",
     "bare_twin_with_code", "spelling_variant", "type_abbreviation", "name_only", "ambiguous_region",
-    "conflicting_region", "missing_region", "unknown_region", "resubmission", "out_of_range", "rule_break",
+    "region_conflict", "missing_region", "unknown_region", "resubmission", "out_of_range", "rule_break",
     "date_iso", "date_dayfirst", "date_month_name", "date_excel_cell", "pii_name", "pii_phone", "hostile_note",
 ]
 
@@ -91,7 +91,7 @@ def test_invitations_participants_and_classes(round_a):
 
 def test_accounting_is_predictable(round_a):
     assert round_a.rows_accepted_expected == 88
-    assert dict(round_a.quarantine_expected) == {"ambiguous_region": 2, "conflicting_region": 2,
+    assert dict(round_a.quarantine_expected) == {"ambiguous_region": 2, "region_conflict": 2,
                                                  "missing_region": 2, "unknown_region": 2}
     assert round_a.superseded_expected == 6
     assert round_a.rows_written == 88 + 6 + 8
