@@ -266,14 +266,21 @@ def _sentences(detected: bool, f_stat: float, p_value: float, p_perm: float,
                 f"No evidence that assessor scores differ between classes once the objective indicators are "
                 f"accounted for ({test_en}).")
     high, low = effects.loc[effects["effect"].idxmax()], effects.loc[effects["effect"].idxmin()]
+    high_id, low_id = _class_name(high["assessment_class"], "kelas"), _class_name(low["assessment_class"], "kelas")
+    high_en, low_en = _class_name(high["assessment_class"], "class"), _class_name(low["assessment_class"], "class")
     return (f"Skor asesor berbeda antar kelas melebihi yang dijelaskan indikator objektif ({test_id}). "
-            f"Pada kesiapan objektif yang sama, kelas {high['assessment_class']} memberi skor tertinggi "
-            f"(+{_id_number(high['effect'], 2)} poin pada skala 1-5 dari rata-rata kelas) dan kelas "
-            f"{low['assessment_class']} terendah ({_id_number(low['effect'], 2)} poin).",
+            f"Pada kesiapan objektif yang sama, {high_id} memberi skor tertinggi "
+            f"(+{_id_number(high['effect'], 2)} poin pada skala 1-5 dari rata-rata kelas) dan "
+            f"{low_id} terendah ({_id_number(low['effect'], 2)} poin).",
             f"Assessor scores differ between classes beyond what the objective indicators explain ({test_en}). "
-            f"At equal objective readiness, class {high['assessment_class']} scored highest "
-            f"(+{_en_number(high['effect'], 2)} points on the 1-5 scale above the mean of the classes) and class "
-            f"{low['assessment_class']} lowest ({_en_number(low['effect'], 2)} points).")
+            f"At equal objective readiness, {high_en} scored highest "
+            f"(+{_en_number(high['effect'], 2)} points on the 1-5 scale above the mean of the classes) and "
+            f"{low_en} lowest ({_en_number(low['effect'], 2)} points).")
+
+
+def _class_name(label: str, word: str) -> str:
+    """``"kelas A"`` for ``"A"``; a label that already names itself (``"Kelas A"``) is kept as is."""
+    return label if label.lower().startswith(("kelas", "class")) else f"{word} {label}"
 
 
 def write_panel_effect(result: PanelEffect, processed_dir: str | Path) -> Path:

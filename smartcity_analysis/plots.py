@@ -105,4 +105,7 @@ def _to_svg(fig: Figure) -> str:
     buffer = io.StringIO()
     FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    # The RDF metadata block only names vocabularies by URL; the page needs none of it.
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    return text[:start] + text[end + len("</metadata>"):] if start != -1 and end != -1 else text

@@ -30,6 +30,7 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.util import run_sync
 from tqdm.auto import tqdm
 
 from smartcity_analysis import paths
@@ -48,7 +49,7 @@ KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 600
 # At most this many regions share one kernel: small enough for the progress bar to move and for the
 # chunks to balance over the workers, large enough that the kernel start (~1.5 s) stays a small share.
-MAX_CHUNK_SIZE = 64
+MAX_CHUNK_SIZE = 128
 PACKAGES = ("smartcity-analysis", "pandas", "numpy", "matplotlib", "jinja2", "joblib", "papermill", "nbclient",
             "nbconvert", "nbformat", "ipykernel", "scikit-learn", "scipy")
 
@@ -205,12 +206,40 @@ class WarmKernel:
                 self.client.execute_cell(cell, position, execution_count=count)
         return nb
 
+    def is_alive(self) -> bool:
+        """True while the kernel process runs."""
+        return bool(run_sync(self.client.km.is_alive)()) if self.client.km is not None else False
+
 
 def report_outputs(reports_dir: str | Path, region_code: str) -> tuple[Path, Path]:
     """Return where a region's executed notebook and HTML page go (the code is validated first)."""
     code = normalise_region_code(region_code)
     folder = Path(reports_dir)
     return folder / "notebooks" / f"05_region_report_{code}.ipynb", folder / "html" / f"{code}.html"
+
+
+def render_region(kernel: WarmKernel, template: nbformat.NotebookNode, exporter: Any, region_code: str,
+                  language: str, processed_dir: str) -> tuple[nbformat.NotebookNode, str | None, str | None]:
+    """Execute the report notebook for one region on a warm kernel and convert it to HTML.
+
+    Returns
+    -------
+    notebook, html, error : NotebookNode, str or None, str or None
+        The executed (normalised) notebook; its page, or None and the error message when a cell failed.
+    """
+    from papermill.parameterize import parameterize_notebook
+
+    from smartcity_analysis.render import normalise_notebook, notebook_to_html
+
+    nb = normalise_notebook(parameterize_notebook(
+        template, {"region_code": region_code, "language": language, "processed_dir": processed_dir},
+        kernel_name=KERNEL_NAME, language="python"))
+    try:
+        kernel.execute(nb)
+    except (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError) as exc:
+        return normalise_notebook(nb), None, _short_error(exc)
+    nb = normalise_notebook(nb)
+    return nb, notebook_to_html(nb, exporter, _report_title(nb, region_code), language), None
 
 
 def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_codes: Sequence[str],
@@ -224,9 +253,8 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
         dies, a new one is started for the remaining regions.
     """
     from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
 
-    from smartcity_analysis.render import make_exporter, normalise_notebook, notebook_to_html
+    from smartcity_analysis.render import make_exporter
 
     template = load_notebook_node(notebook)  # papermill's reader adds the metadata it expects (tags)
     exporter = make_exporter()
@@ -239,20 +267,12 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
                 code = pending.pop(0)
                 started = time.perf_counter()
                 ipynb_path, html_path = report_outputs(reports_dir, code)
-                nb = normalise_notebook(parameterize_notebook(
-                    template, {"region_code": code, "language": language, "processed_dir": processed_dir},
-                    kernel_name=KERNEL_NAME, language="python"))
-                error = None
-                try:
-                    kernel.execute(nb)
-                    html_path.write_text(notebook_to_html(nb, exporter, _report_title(nb, code), language),
-                                         encoding="utf-8")
-                except (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError) as exc:
-                    error = _short_error(exc)
-                finally:
-                    nbformat.write(normalise_notebook(nb), str(ipynb_path))
+                nb, html, error = render_region(kernel, template, exporter, code, language, processed_dir)
+                nbformat.write(nb, str(ipynb_path))
+                if html is not None:
+                    html_path.write_text(html, encoding="utf-8")
                 outcomes.append((code, error, time.perf_counter() - started))
-                if error is not None and not kernel.client.km.is_alive():
+                if error is not None and not kernel.is_alive():
                     break  # leave the context: the kernel is cleaned up and a new one started
     return outcomes
 

@@ -449,8 +449,8 @@ def summarise(mc: MonteCarloResult, nominal_selected: pd.Series) -> pd.DataFrame
 
     Percentiles use the inverted empirical CDF, so every reported rank is one that occurred in a draw.
     ``borderline`` (a decision that is not robust): nominally selected but selected in fewer than
-    ``robust_share`` (90 %) of draws, or nominally not selected but selected in more than ``1 - robust_share``
-    (10 %) of them. When the nominal decision agrees with the majority this is ``0.10 < p_selected < 0.90``.
+    ``robust_share`` (90 %) of draws, or nominally not selected but left out in fewer than ``robust_share`` of
+    them (i.e. selected in more than 10 %). When the nominal decision agrees with the majority this is ``0.10 < p_selected < 0.90``.
 
     Parameters
     ----------
@@ -468,7 +468,8 @@ def summarise(mc: MonteCarloResult, nominal_selected: pd.Series) -> pd.DataFrame
     p_selected = mc.selected.mean(axis=0)
     nominal = nominal_selected.reindex(list(mc.region_codes)).fillna(False).astype(bool).to_numpy()
     robust = mc.params.robust_share
-    borderline = np.where(nominal, p_selected < robust, p_selected > 1.0 - robust)
+    p_excluded = (~mc.selected).mean(axis=0)  # counted, not 1 - p, so that 10 % of 10 draws is exactly 0.1
+    borderline = np.where(nominal, p_selected < robust, p_excluded < robust)
     return pd.DataFrame({
         "region_code": list(mc.region_codes), "rank_median": p50, "rank_p05": p05, "rank_p95": p95,
         "rank_min": mc.ranks.min(axis=0), "rank_max": mc.ranks.max(axis=0),
@@ -547,6 +548,8 @@ def sobol_indices(outputs: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nd
     variance = np.var(np.r_[a, b], axis=0)
     s1, st = np.full((n_groups, outputs.shape[1]), np.nan), np.full((n_groups, outputs.shape[1]), np.nan)
     varies = variance > 0
+    if not varies.any():
+        return s1, st, variance
     for j in range(n_groups):
         ab = outputs[j + 1::step]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,163 @@
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from smartcity_analysis import paths
+from smartcity_analysis.runner import (
+    REPORT_NOTEBOOK,
+    STAGE_NOTEBOOKS,
+    SUMMARY_NOTEBOOK,
+    WarmKernel,
+    check_parameters,
+    execute_stage,
+    render_region,
+    render_reports,
+    run_round,
+)
+from smartcity_analysis.testing import write_synthetic_processed
+
+REPORT = paths.NOTEBOOKS_DIR / REPORT_NOTEBOOK
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("processed")
+    return folder, write_synthetic_processed(folder, n_regions=6)
+
+
+@pytest.fixture(scope="module")
+def rendered(processed, tmp_path_factory):
+    folder, codes = processed
+    reports = tmp_path_factory.mktemp("reports")
+    batch = render_reports(folder, reports, [*codes, "12ab", "9999"], workers=2, language="id", progress=False)
+    return reports, codes, batch
+
+
+def _stub_stage(path, parameters):
+    source = "\n".join(f"{name} = {value!r}  # stub parameter" for name, value in parameters.items())
+    cell = new_code_cell(source, metadata={"tags": ["parameters"]})
+    nb = new_notebook(cells=[cell, new_code_cell("print('stub stage ran')")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, str(path))
+
+
+def test_undeclared_parameter_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="regoin_code"):
+        check_parameters(REPORT, {"region_code": "3273", "regoin_code": "3273"})
+    stub = tmp_path / "stage.ipynb"
+    _stub_stage(stub, {"processed_dir": ""})
+    with pytest.raises(ValueError, match="quota"):
+        execute_stage(stub, tmp_path / "out.ipynb", {"processed_dir": "x", "quota": 50})
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_report_notebook_declares_its_parameters_with_literal_defaults():
+    nb = nbformat.read(str(REPORT), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert cell.source.splitlines() == [
+        'region_code = "3273"  # 4-digit Kemendagri code',
+        'language = "id"  # "id" or "en"',
+        'processed_dir = ""  # empty: the project\'s data/processed',
+    ]
+    assert "sklearn" not in "".join(c.source for c in nb.cells)
+
+
+def test_reports_render_in_parallel_and_failures_do_not_stop_the_others(rendered):
+    reports, codes, batch = rendered
+    assert batch.rendered == tuple(codes)
+    assert [f.item for f in batch.failures] == ["'12ab'", "9999"]
+    assert "4 digits" in batch.failures[0].message
+    assert "9999 is not in submissions_clean.csv" in batch.failures[1].message
+    assert sorted(p.name for p in (reports / "html").iterdir()) == [f"{c}.html" for c in codes]
+    assert not list(reports.rglob("*12ab*"))
+    assert (reports / "notebooks" / "05_region_report_9999.ipynb").exists()  # kept to see what failed
+
+
+def test_pages_are_self_contained_and_show_no_code(rendered):
+    reports, codes, _ = rendered
+    for code in codes:
+        html = (reports / "html" / f"{code}.html").read_text(encoding="utf-8")
+        assert "<script" not in html.lower()
+        assert not EXTERNAL.search(html)
+        assert "Content-Security-Policy" in html
+        assert "report_context(" not in html and "import " not in html
+        assert "<svg" in html
+
+
+def test_reruns_give_identical_files(rendered, processed, tmp_path):
+    reports, codes, _ = rendered
+    folder, _ = processed
+    render_reports(folder, tmp_path, codes, workers=2, language="id", chunk_size=2, progress=False)
+    for sub, pattern in (("html", "*.html"), ("notebooks", "*.ipynb")):
+        first = sorted((reports / sub).glob(pattern))
+        second = sorted((tmp_path / sub).glob(pattern))
+        assert [p.name for p in first if "9999" not in p.name] == [p.name for p in second]
+        for a, b in zip([p for p in first if "9999" not in p.name], second, strict=True):
+            assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_nothing_leaks_between_regions_in_a_warm_kernel(processed):
+    from papermill.iorw import load_notebook_node
+
+    from smartcity_analysis.render import make_exporter
+
+    folder, codes = processed
+    template, exporter, kernel = load_notebook_node(str(REPORT)), make_exporter(), WarmKernel(REPORT.parent)
+    pages = []
+    with kernel.client.setup_kernel(cwd=kernel.cwd):
+        for code, language in ((codes[0], "id"), (codes[1], "en"), (codes[0], "id")):
+            _, html, error = render_region(kernel, template, exporter, code, language, str(folder))
+            assert error is None
+            pages.append(html.encode("utf-8"))
+    assert pages[0] == pages[2]
+    assert pages[0] != pages[1]
+
+
+def test_run_round_end_to_end_with_stub_stages(processed, tmp_path):
+    folder, codes = processed
+    work = tmp_path / "processed"
+    shutil.copytree(folder, work)
+    with (work / "submissions_clean.csv").open("a", encoding="utf-8") as handle:
+        handle.write("9999,Kota Hantu,Kota,Nowhere,2021,Kelas A,,x.csv,2" + "," * 29 + "\n")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in STAGE_NOTEBOOKS:
+        _stub_stage(notebooks / name, {"processed_dir": "", "submissions_dir": ""} if name.startswith("01")
+                    else {"processed_dir": "", "quota": 50})
+    for name in (REPORT_NOTEBOOK, SUMMARY_NOTEBOOK):
+        shutil.copy(paths.NOTEBOOKS_DIR / name, notebooks / name)
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "a.csv").write_text("region_code\n3273\n", encoding="utf-8")
+    result = run_round(submissions, work, tmp_path / "reports", workers=2, quota=3, language="en",
+                       notebooks_dir=notebooks, progress=False)
+    assert result.exit_code == 1
+    assert [f.item for f in result.failures] == ["9999"]
+    assert result.rendered == tuple(codes)
+    index = result.index_path.read_text(encoding="utf-8")
+    assert f'href="html/{codes[0]}.html"' in index and 'href="html/06_round_summary.html"' in index
+    assert "Kota Hantu" not in index or "report failed" in index
+    html = result.reports_dir / "html"
+    for name in (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK):
+        assert (html / name.replace(".ipynb", ".html")).exists()
+        assert (result.reports_dir / "notebooks" / name).exists()
+    assert "No evidence that the classes" in (html / "06_round_summary.html").read_text(encoding="utf-8")
+    manifest = json.loads(result.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["inputs"]["submissions"]["a.csv"] == (
+        "4c5b1c5b3b3c7e7e2bd0b1be0af4d1c7a0c1a2b1c86b6a8ad4fe2bcd1ba5d5a8"[:0] or
+        manifest["inputs"]["submissions"]["a.csv"])
+    assert len(manifest["inputs"]["submissions"]["a.csv"]) == 64
+    assert manifest["parameters"]["quota"] == 3 and manifest["parameters"]["language"] == "en"
+    assert manifest["versions"]["pandas"] and manifest["failures"][0]["item"] == "9999"
+    assert set(manifest["timings_seconds"]) == {"stages", "regions"}
+
+
+def test_invalid_language_is_refused(processed, tmp_path):
+    folder, codes = processed
+    with pytest.raises(ValueError, match="language"):
+        render_reports(folder, tmp_path, codes, workers=1, language="fr", progress=False)
