@@ -1,4 +1,4 @@
-"""Panel effect between assessment classes: did some assessor panels score more generously than others?
+"""Panel effect between assessment classes: did some assessor panels score more generously than others.
 
 The November 2021 assessment ran "per kelas": parallel sittings, each with its own assessor panel. The
 assessor-given 1-5 scores (the framework's ``likert`` fields) should depend on how ready a region is, not on
@@ -94,7 +94,7 @@ class PanelEffect:
     params: PanelParams
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary (``test``, ``p_value``, ``summary_id``, ``summary_en`` and the details)."""
+        """Return a JSON-ready dictionary (``test``, ``p_value``, ``summary_id``, ``summary_en`` and the details)."""
         payload = {k: v for k, v in asdict(self).items() if k not in ("effects", "params")}
         payload.update(test="ols_nested_f_with_permutation", params=asdict(self.params),
                        likert_fields=list(self.likert_fields), objective_indicators=list(self.objective_indicators),
@@ -103,12 +103,12 @@ class PanelEffect:
 
 
 def likert_fields(framework: Framework) -> list[str]:
-    """The assessor-given 1-5 fields (type ``likert``), in template order."""
+    """Return the assessor-given 1-5 fields (type ``likert``), in template order."""
     return framework.fields.index[framework.fields["type"] == "likert"].tolist()
 
 
 def objective_indicators(framework: Framework) -> list[str]:
-    """Indicators derived from no likert field (read from each indicator's ``derive``), in framework order."""
+    """Return the indicators derived from no likert field (per each indicator's ``derive``), in file order."""
     likert = set(likert_fields(framework))
     keep = []
     for _, row in framework.indicators.iterrows():

@@ -141,7 +141,7 @@ def plot_rank_intervals(ranking: pd.DataFrame, quota: int, *, max_rank: int | No
     for label, c in (("terpilih / selected", SELECTED), ("batas / borderline", BORDERLINE),
                      ("tidak terpilih / not selected", OTHER), ("tidak memenuhi syarat / not eligible", INELIGIBLE)):
         ax.scatter([], [], color=c, label=label)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper right")
     return fig
 
 
@@ -248,7 +248,8 @@ def what_if_controls(inputs, candidates: pd.DataFrame, baseline: pd.DataFrame, s
     sliders = {code: widgets.FloatSlider(value=float(w), min=0.0, max=3.0, step=0.05, description=code,
                                          style={"description_width": "200px"}, layout={"width": "480px"})
                for code, w in zip(tree.weight_codes, tree.nominal_weights, strict=True)}
-    top = [c for c, level in zip(tree.weight_codes, tree.weight_levels, strict=True) if level == max(tree.weight_levels)]
+    top_level = max(tree.weight_levels)
+    top = [c for c, level in zip(tree.weight_codes, tree.weight_levels, strict=True) if level == top_level]
     indicator_box = widgets.Accordion([widgets.VBox([s for c, s in sliders.items() if c not in top])],
                                       titles=("Bobot indikator / indicator weights",))
     output = widgets.Output()

@@ -309,14 +309,14 @@ def centroid_table(model: ReadinessProfiles, names: pd.DataFrame) -> pd.DataFram
     return table.rename_axis("profile_id").reset_index()
 
 
-def write_profiles(result: ProfileResult, processed_dir: str | Path) -> list[Path]:
-    """Write ``profiles.csv`` and ``profile_centroids.csv`` (UTF-8, full precision); return the paths."""
+def write_profiles(result: ProfileResult, processed_dir: str | Path) -> list[str]:
+    """Write ``profiles.csv`` and ``profile_centroids.csv`` (UTF-8, full precision); return the file names."""
     folder = Path(processed_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "profiles.csv", folder / "profile_centroids.csv"]
     result.assignments.to_csv(paths[0], index=False, encoding="utf-8", lineterminator="\n")
     result.centroids.to_csv(paths[1], index=False, encoding="utf-8", lineterminator="\n")
-    return paths
+    return [path.name for path in paths]
 
 
 def profile_sizes(assignments: pd.DataFrame, regions: pd.DataFrame, by: str) -> pd.DataFrame:

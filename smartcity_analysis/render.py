@@ -21,8 +21,8 @@ from smartcity_analysis.narrative import NumberFormat, template_environment, val
 
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I | re.S)
 _EXTERNAL_LINK_TAG = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I | re.S)
-_EXTERNAL_ATTRIBUTE = re.compile(r"\s(?:src|href|srcset|action|formaction|poster|data)\s*=\s*([\"'])(?:https?:)?//.*?\1",
-                                 re.I | re.S)
+_EXTERNAL_ATTRIBUTE = re.compile(
+    r"\s(?:src|href|srcset|action|formaction|poster|data)\s*=\s*([\"'])(?:https?:)?//.*?\1", re.I | re.S)
 # Namespace declarations are names, not addresses, and HTML5 does not need them on inline SVG.
 _XML_NAMESPACE = re.compile(r"\sxmlns(?::\w+)?\s*=\s*([\"'])http://www\.w3\.org/[^\"']*\1")
 _BACK_LABEL = {"id": "← Kembali ke daftar wilayah", "en": "← Back to the list of regions"}

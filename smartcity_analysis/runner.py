@@ -207,7 +207,7 @@ class WarmKernel:
         return nb
 
     def is_alive(self) -> bool:
-        """True while the kernel process runs."""
+        """Return True while the kernel process runs."""
         return bool(run_sync(self.client.km.is_alive)()) if self.client.km is not None else False
 
 

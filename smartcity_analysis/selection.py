@@ -104,8 +104,10 @@ def candidate_table(scores: pd.DataFrame, submissions: pd.DataFrame, unit_stats:
 
 
 def eligibility(candidates: pd.DataFrame, min_coverage: float) -> pd.Series:
-    """Return why each region is not eligible (``""`` when eligible): ``not_accepted``, ``no_index``,
-    ``low_coverage``, first failing reason only."""
+    """Return why each region is not eligible, ``""`` when it is.
+
+    The first failing reason only: ``not_accepted``, ``no_index`` or ``low_coverage``.
+    """
     reason = np.select(
         [~candidates["accepted"].astype(bool), candidates["readiness_index"].isna(),
          ~(candidates["indicator_coverage"].fillna(0) >= min_coverage)],
@@ -385,7 +387,7 @@ def write_ranking(ranking: pd.DataFrame, processed_dir: str | Path) -> Path:
 
 
 def selection_sheet(ranking: pd.DataFrame) -> pd.DataFrame:
-    """The list for officials: Indonesian headers, one row per region in rank order."""
+    """Return the list for officials: Indonesian headers, one row per region in rank order."""
     status = np.select([ranking["selected"], ranking["eligible"]], ["Terpilih", "Tidak terpilih"],
                        default="Tidak memenuhi syarat")
     sheet = pd.DataFrame({

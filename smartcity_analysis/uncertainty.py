@@ -23,7 +23,7 @@ summarised over regions weighted by each region's variance, i.e. as shares of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from smartcity_analysis.selection import (
 
 ZSCORE_POSITIVE_CENTRE, ZSCORE_POSITIVE_SCALE = 100.0, 10.0
 CHOICE_COLUMNS = ("impute", "normalise", "aggregate")
+DEFAULT_SELECTION = SelectionParams()
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class MonteCarloResult:
     selected: np.ndarray
     region_codes: tuple[str, ...]
     params: UncertaintyParams
-    selection_params: SelectionParams = field(default_factory=SelectionParams)
+    selection_params: SelectionParams = DEFAULT_SELECTION
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,8 @@ def positive_scale(matrix: np.ndarray, normalise: str, aggregate: str) -> np.nda
 
 def engine_matrices(data: pd.DataFrame, table: pd.DataFrame, imputations: Sequence[str],
                     normalisations: Sequence[str], region_codes: Sequence[str], *, unit: str = "region_code",
-                    impute_group: str = "region_type", treat_outliers: bool = True) -> dict[tuple[str, str], np.ndarray]:
+                    impute_group: str = "region_type",
+                    treat_outliers: bool = True) -> dict[tuple[str, str], np.ndarray]:
     """Call the engine once per imputation x normalisation; return the normalised indicator matrices.
 
     Parameters
@@ -395,7 +397,7 @@ def draw_design(tree: Tree, params: UncertaintyParams) -> pd.DataFrame:
 
 
 def selection_arrays(candidates: pd.DataFrame, selection_params: SelectionParams) -> dict[str, Any]:
-    """What every draw's ranking and selection needs: tie order, eligibility and group minimums."""
+    """Return what every draw's ranking and selection needs: tie order, eligibility and group minimums."""
     return {
         "tie_position": tie_order(candidates, selection_params.tie_break),
         "eligible": eligibility(candidates, selection_params.min_coverage).eq("").to_numpy(),
@@ -413,7 +415,7 @@ def rank_and_select(values: np.ndarray, arrays: Mapping[str, Any],
 
 def run_monte_carlo(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, candidates: pd.DataFrame,
                     params: UncertaintyParams = UncertaintyParams(),
-                    selection_params: SelectionParams = SelectionParams()) -> MonteCarloResult:
+                    selection_params: SelectionParams = DEFAULT_SELECTION) -> MonteCarloResult:
     """Run the Monte Carlo over weights and methods.
 
     Parameters
@@ -450,7 +452,8 @@ def summarise(mc: MonteCarloResult, nominal_selected: pd.Series) -> pd.DataFrame
     Percentiles use the inverted empirical CDF, so every reported rank is one that occurred in a draw.
     ``borderline`` (a decision that is not robust): nominally selected but selected in fewer than
     ``robust_share`` (90 %) of draws, or nominally not selected but left out in fewer than ``robust_share`` of
-    them (i.e. selected in more than 10 %). When the nominal decision agrees with the majority this is ``0.10 < p_selected < 0.90``.
+    them (i.e. selected in more than 10 %). When the nominal decision agrees with the majority of draws this
+    is simply ``0.10 < p_selected < 0.90``.
 
     Parameters
     ----------
@@ -479,7 +482,7 @@ def summarise(mc: MonteCarloResult, nominal_selected: pd.Series) -> pd.DataFrame
 
 def nominal_values(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree,
                    nominal: Sequence[str]) -> np.ndarray:
-    """The index of the nominal configuration (unperturbed weights), for checking against ``scores.csv``."""
+    """Return the index of the nominal configuration (unperturbed weights), for checking against ``scores.csv``."""
     design = pd.DataFrame([[*nominal, *tree.nominal_weights]],
                           columns=[*CHOICE_COLUMNS, *(f"w_{c}" for c in tree.weight_codes)])
     return evaluate_design(matrices, tree, design)[0]
@@ -489,7 +492,7 @@ def nominal_values(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree,
 
 
 def sensitivity_factors(tree: Tree, params: UncertaintyParams) -> pd.DataFrame:
-    """The input factors of the sensitivity analysis: three choices, then one weight multiplier per code."""
+    """Return the input factors of the sensitivity analysis: three choices, then one weight multiplier per code."""
     rows = [(c, c, *FACTOR_LABELS[c]) for c in CHOICE_COLUMNS]
     for code, level in zip(tree.weight_codes, tree.weight_levels, strict=True):
         group = f"weights_level_{level}"
@@ -506,7 +509,7 @@ def _weight_group_labels(tree: Tree, level: int) -> tuple[str, str]:
 
 
 def sensitivity_design(tree: Tree, params: UncertaintyParams, n_base: int, random_state: int) -> pd.DataFrame:
-    """A scrambled Sobol/Saltelli design (SALib) mapped to configurations (``impute``..., ``w_*``)."""
+    """Return a scrambled Sobol/Saltelli design (SALib) mapped to configurations (``impute``..., ``w_*``)."""
     from SALib.sample import sobol
 
     factors = sensitivity_factors(tree, params)
@@ -560,7 +563,7 @@ def sobol_indices(outputs: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nd
 
 def run_sensitivity(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, candidates: pd.DataFrame,
                     params: UncertaintyParams = UncertaintyParams(),
-                    selection_params: SelectionParams = SelectionParams(), *, n_base: int = 256,
+                    selection_params: SelectionParams = DEFAULT_SELECTION, *, n_base: int = 256,
                     random_state: int = 2021) -> SensitivityResult:
     """Which modelling choice moves ranks (and selection) most: Sobol first-order and total effects.
 
@@ -696,7 +699,7 @@ class WhatIfResult:
 
 def what_if(inputs: UncertaintyInputs, candidates: pd.DataFrame, baseline: pd.DataFrame, *,
             impute: str, normalise: str, aggregate: str, weights: Mapping[str, float] | None = None,
-            selection_params: SelectionParams = SelectionParams()) -> WhatIfResult:
+            selection_params: SelectionParams = DEFAULT_SELECTION) -> WhatIfResult:
     """Recompute the index with other weights or methods and compare the selection with ``baseline``.
 
     Parameters
@@ -719,6 +722,9 @@ def what_if(inputs: UncertaintyInputs, candidates: pd.DataFrame, baseline: pd.Da
     if (impute, normalise) not in inputs.matrices:
         raise ValueError(f"no indicator matrix for impute={impute!r}, normalise={normalise!r}; "
                          f"available: {sorted(inputs.matrices)}")
+    if weights is not None and not isinstance(weights, Mapping):
+        raise TypeError(f"weights must be a mapping code -> weight, got {type(weights).__name__} {weights!r}; "
+                        "with papermill pass it as YAML: -y 'weights: {aspect_suprastruktur: 2}'")
     unknown = sorted(set(weights or {}) - set(inputs.tree.weight_codes))
     if unknown:
         raise ValueError(f"weights for unknown code(s) {unknown}; use codes of {list(inputs.tree.weight_codes)}")

@@ -73,7 +73,8 @@ def test_number_selected_equals_the_quota():
 
 def test_all_eligible_are_selected_when_fewer_than_the_quota():
     coverage = np.where(np.arange(30) < 20, 0.4, 1.0)
-    table = select(candidates_for(np.arange(30.0), coverage=coverage), SelectionParams(quota=50, min_coverage=0.6)).table
+    params = SelectionParams(quota=50, min_coverage=0.6)
+    table = select(candidates_for(np.arange(30.0), coverage=coverage), params).table
     assert table["selected"].sum() == 10
     assert (table["selected"] == table["eligible"]).all()
     low = table[~table["eligible"]].iloc[0]

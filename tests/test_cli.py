@@ -1,0 +1,38 @@
+"""The `smartcity` command."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smartcity_analysis.cli import main
+from smartcity_analysis.paths import SAMPLE_SUBMISSIONS_DIR
+
+
+def test_clean_command_writes_the_contract_and_reports_the_counts(tmp_path, capsys):
+    assert main(["clean", "--submissions", str(SAMPLE_SUBMISSIONS_DIR), "--processed", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "cleaning_summary.json").read_text())
+    printed = capsys.readouterr().out
+    assert f"{summary['rows_accepted']} accepted" in printed
+    assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_superseded"] + summary["rows_quarantined"]
+
+
+def test_sample_command_writes_a_round(tmp_path):
+    out = tmp_path / "round"
+    assert main(["sample", "--seed", "7", "--out", str(out)]) == 0
+    assert sorted(p.suffix for p in out.iterdir()) and {p.suffix for p in out.iterdir()} <= {".xlsx", ".csv"}
+
+
+def test_unknown_language_is_refused_before_anything_runs():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--language", "fr"])
+    assert exit_info.value.code == 2
+
+
+def test_console_script_is_installed_and_lists_the_commands():
+    script = Path(sys.executable).parent / "smartcity"
+    assert script.is_file(), "pyproject's [project.scripts] entry is not installed"
+    completed = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    assert "clean" in completed.stdout and "run" in completed.stdout
