@@ -34,4 +34,5 @@ sample: $(STAMP)  ## Regenerate the bundled sample round (byte-identical for the
 
 benchmark: $(STAMP)  ## Run the benchmarks and print the ratios
 	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python benchmarks/bench_uncertainty.py
 	$(BIN)/python benchmarks/bench_reports.py

@@ -26,6 +26,14 @@ KURT_THRESHOLD = 3.5
 COLLINEAR_THRESHOLD = 0.9
 
 
+def _central_moments(values: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return, per column ignoring NaN, the count, the sum of squared deviations and of deviations**order."""
+    x = np.atleast_2d(np.asarray(values, dtype=float))
+    n = np.sum(~np.isnan(x), axis=0).astype(float)
+    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    return n, np.nansum(dev**2, axis=0), np.nansum(dev**order, axis=0)
+
+
 def column_skew(values: np.ndarray) -> np.ndarray:
     """Return the adjusted Fisher-Pearson skewness of each column, ignoring NaN.
 
@@ -39,11 +47,7 @@ def column_skew(values: np.ndarray) -> np.ndarray:
     numpy.ndarray
         One value per column; NaN where fewer than 3 values are available or the column is constant.
     """
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    n = np.sum(~np.isnan(x), axis=0).astype(float)
-    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
-    m2 = np.nansum(dev**2, axis=0)
-    m3 = np.nansum(dev**3, axis=0)
+    n, m2, m3 = _central_moments(values, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         g1 = np.sqrt(n) * m3 / m2**1.5
         out = g1 * np.sqrt(n * (n - 1)) / (n - 2)
@@ -63,11 +67,7 @@ def column_kurt(values: np.ndarray) -> np.ndarray:
     numpy.ndarray
         One value per column; NaN where fewer than 4 values are available or the column is constant.
     """
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    n = np.sum(~np.isnan(x), axis=0).astype(float)
-    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
-    m2 = np.nansum(dev**2, axis=0)
-    m4 = np.nansum(dev**4, axis=0)
+    n, m2, m4 = _central_moments(values, 4)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = n * m4 / m2**2
         out = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
