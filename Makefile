@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# the notebooks' kernel "python3" is this environment's interpreter, whoever starts Jupyter
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (smartcity workbook)"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## Create .venv with the locked dependencies and the package

