@@ -32,14 +32,22 @@ BIN = Path(sys.executable).parent
 
 
 def floor_chunk(processed: str, out: str, codes: list[str], language: str) -> int:
-    from smartcity_analysis.narrative import REPORT_SECTIONS, render_section, report_context, template_environment
+    from smartcity_analysis.narrative import (
+        REPORT_SECTIONS,
+        render_chart,
+        render_sections,
+        report_context,
+        template_environment,
+    )
     from smartcity_analysis.plots import profile_comparison_svg
 
     page = template_environment().get_template("page.html.j2")
+    split = REPORT_SECTIONS.index("profile") + 1  # the chart follows the profile, as in the notebook
     for code in codes:
         context = report_context(processed, code, language)
-        body = [render_section(context, s) for s in REPORT_SECTIONS]
-        body.insert(4, profile_comparison_svg(context.chart, language))
+        body = [render_sections(context, REPORT_SECTIONS[:split]),
+                render_chart(context, profile_comparison_svg(context.chart, language)),
+                render_sections(context, REPORT_SECTIONS[split:])]
         html = page.render(language=language, title=code, body="\n".join(body), index_href="../index.html",
                            back_label="")
         (Path(out) / f"{code}.html").write_text(html, encoding="utf-8")

@@ -756,7 +756,7 @@ def _text(value: Any) -> str:
 
 
 def _code_text(value: Any) -> str:
-    """A year, row number or code as written: ``2021`` whether it was read as 2021 or 2021.0."""
+    """Write a year, row number or code as written: ``2021`` whether it was read as 2021 or 2021.0."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return _text(value)

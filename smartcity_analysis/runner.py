@@ -14,13 +14,18 @@ Dask cluster (see ``docs/runner.md``).
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import html as html_lib
 import importlib.metadata
 import json
 import math
 import platform
+import re
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +52,13 @@ SUMMARY_NOTEBOOK = "06_round_summary.ipynb"
 REPORT_NOTEBOOK = "05_region_report.ipynb"
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 600
-# At most this many regions share one kernel: small enough for the progress bar to move and for the
-# chunks to balance over the workers, large enough that the kernel start (~1.5 s) stays a small share.
-MAX_CHUNK_SIZE = 128
+# At most this many regions share one kernel. A kernel start (the process, the imports, the first read of the
+# round's files) costs 2-3 s of CPU on a busy 2-core machine, the price of 20-30 reports; with 260, a national
+# round (514 regencies and cities) on two workers starts one kernel per worker, and on more workers the
+# chunks still balance. The progress bar still moves per region: it watches the notebooks the chunks write.
+MAX_CHUNK_SIZE = 260
+PROGRESS_POLL_SECONDS = 0.25
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 PACKAGES = ("smartcity-analysis", "pandas", "numpy", "matplotlib", "jinja2", "joblib", "papermill", "nbclient",
             "nbconvert", "nbformat", "ipykernel", "scikit-learn", "scipy")
 
@@ -193,17 +202,22 @@ class WarmKernel:
                                      record_timing=False, resources={"metadata": {"path": self.cwd}})
 
     def execute(self, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        """Reset the namespace, then execute every cell of ``nb`` in place and return it."""
-        scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(self._RESET)])
-        self.client.nb = scratch
-        self.client.execute_cell(scratch.cells[0], 0, store_history=False)
+        """Reset the namespace, then execute every cell of ``nb`` in place and return it.
+
+        The reset is sent without waiting for its reply: the kernel handles requests in order, so it has
+        reset before it runs the first cell, and the client saves a round trip per region (nbclient ignores
+        the reply, which belongs to no cell).
+        """
+        self.client.kc.execute(self._RESET, silent=True, store_history=False)
         self.client.nb = nb
         self.client.reset_execution_trackers()
         count = 0
         for position, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 count += 1
-                self.client.execute_cell(cell, position, execution_count=count)
+                # Numbered here, not by the kernel: no history is kept, and a reused kernel's counter would
+                # make the notebooks of one run depend on the order the regions were rendered in.
+                self.client.execute_cell(cell, position, execution_count=count, store_history=False)
         return nb
 
     def is_alive(self) -> bool:
@@ -227,19 +241,42 @@ def render_region(kernel: WarmKernel, template: nbformat.NotebookNode, exporter:
     notebook, html, error : NotebookNode, str or None, str or None
         The executed (normalised) notebook; its page, or None and the error message when a cell failed.
     """
+    nb, error = execute_region(kernel, template, region_code, language, processed_dir)
+    return export_region(nb, error, exporter, region_code, language)
+
+
+def execute_region(kernel: WarmKernel, template: nbformat.NotebookNode, region_code: str, language: str,
+                   processed_dir: str) -> tuple[nbformat.NotebookNode, str | None]:
+    """Parameterise the report notebook for one region and execute it on a warm kernel.
+
+    Returns
+    -------
+    notebook, error : NotebookNode, str or None
+        The executed notebook (not yet normalised); the error message when a cell failed.
+    """
     from papermill.parameterize import parameterize_notebook
 
-    from smartcity_analysis.render import normalise_notebook, notebook_to_html
-
-    nb = normalise_notebook(parameterize_notebook(
-        template, {"region_code": region_code, "language": language, "processed_dir": processed_dir},
-        kernel_name=KERNEL_NAME, language="python"))
+    # papermill parameterises the notebook it is given in place (a v4 notebook is not copied): copy the
+    # template, or every region would share (and overwrite) its cells.
+    nb = parameterize_notebook(
+        copy.deepcopy(template), {"region_code": region_code, "language": language, "processed_dir": processed_dir},
+        kernel_name=KERNEL_NAME, language="python")
     try:
         kernel.execute(nb)
     except (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError) as exc:
-        return normalise_notebook(nb), None, _short_error(exc)
+        return nb, _short_error(exc)
+    return nb, None
+
+
+def export_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, region_code: str,
+                  language: str) -> tuple[nbformat.NotebookNode, str | None, str | None]:
+    """Normalise an executed report notebook and convert it to a page (none when it failed)."""
+    from smartcity_analysis.render import normalise_notebook, notebook_to_html
+
     nb = normalise_notebook(nb)
-    return nb, notebook_to_html(nb, exporter, _report_title(nb, region_code), language), None
+    if error is not None:
+        return nb, None, error
+    return nb, notebook_to_html(nb, exporter, page_title(nb, region_code, with_code=True), language), None
 
 
 def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_codes: Sequence[str],
@@ -259,22 +296,34 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
     template = load_notebook_node(notebook)  # papermill's reader adds the metadata it expects (tags)
     exporter = make_exporter()
     kernel = WarmKernel(Path(notebook).parent)
-    outcomes: list[tuple[str, str | None, float]] = []
     pending = list(region_codes)
-    while pending:
-        with kernel.client.setup_kernel(cwd=kernel.cwd):
-            while pending:
-                code = pending.pop(0)
-                started = time.perf_counter()
-                ipynb_path, html_path = report_outputs(reports_dir, code)
-                nb, html, error = render_region(kernel, template, exporter, code, language, processed_dir)
-                nbformat.write(nb, str(ipynb_path))
-                if html is not None:
-                    html_path.write_text(html, encoding="utf-8")
-                outcomes.append((code, error, time.perf_counter() - started))
-                if error is not None and not kernel.is_alive():
-                    break  # leave the context: the kernel is cleaned up and a new one started
-    return outcomes
+    # While the kernel runs one region, a thread exports and writes the previous one: the main thread only
+    # waits on the kernel's sockets then, so the export costs no wall time. One thread, so the exporter is
+    # never shared; pages are written in the order given.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        finished = []
+        while pending:
+            with kernel.client.setup_kernel(cwd=kernel.cwd):
+                while pending:
+                    code = pending.pop(0)
+                    started = time.perf_counter()
+                    outputs = report_outputs(reports_dir, code)
+                    nb, error = execute_region(kernel, template, code, language, processed_dir)
+                    finished.append(writer.submit(_write_region, nb, error, exporter, code, language, outputs,
+                                                  started))
+                    if error is not None and not kernel.is_alive():
+                        break  # leave the context: the kernel is cleaned up and a new one started
+        return [future.result() for future in finished]
+
+
+def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, code: str, language: str,
+                  outputs: tuple[Path, Path], started: float) -> tuple[str, str | None, float]:
+    nb, html, error = export_region(nb, error, exporter, code, language)
+    ipynb_path, html_path = outputs
+    nbformat.write(nb, str(ipynb_path))
+    if html is not None:
+        html_path.write_text(html, encoding="utf-8")
+    return code, error, time.perf_counter() - started
 
 
 def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_codes: Iterable[Any],
@@ -319,16 +368,49 @@ def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_co
     tasks = (joblib.delayed(render_chunk)(str(notebook.resolve()), str(Path(processed_dir).resolve()),
                                           str(reports_dir.resolve()), chunk, language) for chunk in chunks)
     outcomes = []
-    with tqdm(total=len(codes), desc="region reports", unit="region", disable=not progress) as bar:
+    written = [report_outputs(reports_dir, code)[0] for code in codes]
+    with tqdm(total=len(codes), desc="region reports", unit="region", disable=not progress) as bar, \
+            _ProgressWatch(written, bar):
         for result in joblib.Parallel(n_jobs=min(workers, max(1, len(chunks))), return_as="generator_unordered")(tasks):
             outcomes.extend(result)
-            bar.update(len(result))
     failures = [Failure(code, "05_region_report", msg) for code, msg, _ in outcomes if msg is not None]
     return ReportBatch(
         rendered=tuple(sorted(code for code, msg, _ in outcomes if msg is None)),
         failures=tuple(sorted(invalid + failures, key=lambda f: f.item)),
         seconds={code: round(s, 3) for code, _, s in sorted(outcomes)},
     )
+
+
+class _ProgressWatch:
+    """Move a progress bar as the region notebooks appear on disk, while the chunks run elsewhere.
+
+    Each region writes its executed notebook exactly once, failed or not, so counting the notebooks written
+    since the watch began counts regions done. Watching the files (rather than waiting for chunk results) keeps
+    the bar moving per region with large chunks, and works the same when joblib hands the chunks to Dask
+    workers that share the reports folder.
+    """
+
+    def __init__(self, paths: Sequence[Path], bar: Any) -> None:
+        self.pending, self.bar = set(paths), bar
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _ProgressWatch:
+        self.started = time.time() - 1.0  # a coarse file-system clock must not hide the first pages
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.bar.update(self.bar.total - self.bar.n)
+
+    def _watch(self) -> None:
+        while not self.stop.wait(PROGRESS_POLL_SECONDS):
+            done = {p for p in self.pending if p.exists() and p.stat().st_mtime >= self.started}
+            self.pending -= done
+            if done:
+                self.bar.update(len(done))
 
 
 def _split_codes(region_codes: Iterable[Any]) -> tuple[list[str], list[Failure]]:
@@ -351,14 +433,19 @@ def _chunks(codes: list[str], workers: int, chunk_size: int | None) -> list[list
     return [codes[i:i + chunk_size] for i in range(0, len(codes), max(1, chunk_size))]
 
 
-def _report_title(nb: nbformat.NotebookNode, code: str) -> str:
+def page_title(nb: nbformat.NotebookNode, fallback: str, with_code: bool = False) -> str:
+    """Return the first ``<h1>`` a notebook's outputs show (a report's region name), else ``fallback``.
+
+    The heading comes from the language's template, so the title is in the page's language. With
+    ``with_code``, the fallback (a region code) is appended: ``Kota Bandung (3273)``.
+    """
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            html = output.get("data", {}).get("text/html", "")
-            if "<h2>" in html:
-                name = html.split("<h2>", 1)[1].split("</h2>", 1)[0]
-                return f"{name} ({code})"
-    return code
+            match = _H1.search(output.get("data", {}).get("text/html", ""))
+            if match:
+                title = html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
+                return f"{title} ({fallback})" if with_code else title
+    return fallback
 
 
 def _short_error(exc: BaseException) -> str:
@@ -425,7 +512,7 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         failures.extend(batch.failures)
     exporter = make_exporter()
     for name, nb in executed.items():
-        page = notebook_to_html(nb, exporter, Path(name).stem, language)
+        page = notebook_to_html(nb, exporter, page_title(nb, Path(name).stem), language)
         (reports_dir / "html" / f"{Path(name).stem}.html").write_text(page, encoding="utf-8")
     index_path = write_index(reports_dir, processed_dir, batch.rendered, language, failures, list(executed))
     manifest_path = write_manifest(reports_dir, submissions_dir, processed_dir, pool, timings, batch, failures)

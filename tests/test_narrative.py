@@ -1,15 +1,24 @@
 import math
+import os
+import shutil
 
+import pandas as pd
 import pytest
 
 from smartcity_analysis.narrative import (
     REPORT_SECTIONS,
     SUMMARY_SECTIONS,
     NumberFormat,
+    format_field_value,
     format_number,
     normalise_region_code,
+    read_processed_tables,
+    render_chart,
     render_section,
+    render_sections,
+    render_summary_chart,
     render_summary_section,
+    render_summary_sections,
     report_context,
     summary_context,
 )
@@ -129,3 +138,173 @@ def test_charts_are_deterministic_svg(processed):
     assert first == second and first.startswith("<svg")
     assert "Median nasional" in first and "<metadata>" not in first
     assert index_distribution_svg([10.0, 50.0, 90.0], "en").startswith("<svg")
+
+
+# --- One language per report ------------------------------------------------------------------------------
+HEADINGS = {
+    "id": ("Laporan kesiapan smart city", "Indeks, peringkat dan seleksi", "Profil kesiapan", "Aspek dan dimensi",
+           "Kekuatan dan kelemahan", "Rekomendasi", "Catatan data", "Catatan wilayah"),
+    "en": ("Smart-city readiness report", "Index, rank and selection", "Readiness profile",
+           "Aspects and dimensions", "Strengths and weaknesses", "Recommendations", "Data notes",
+           "The region's notes"),
+}
+SUMMARY_HEADINGS = {
+    "id": ("Ringkasan eksekutif putaran asesmen", "Partisipasi", "Sebaran indeks kesiapan", "Profil kesiapan",
+           "Seleksi dan kekokohannya", "Efek panel antar kelas"),
+    "en": ("Executive summary of the assessment round", "Participation", "Distribution of the readiness index",
+           "Readiness profiles", "Selection and its robustness", "Panel effect between classes"),
+}
+
+
+def _whole_report(context):
+    split = REPORT_SECTIONS.index("profile") + 1
+    svg = profile_comparison_svg(context.chart, context.language)
+    return (render_sections(context, REPORT_SECTIONS[:split]) + render_chart(context, svg)
+            + render_sections(context, REPORT_SECTIONS[split:]))
+
+
+@pytest.mark.parametrize(("language", "other"), [("id", "en"), ("en", "id")])
+def test_every_heading_of_a_report_is_in_its_language_only(processed, language, other):
+    folder, codes = processed
+    text = _whole_report(report_context(folder, codes[0], language))
+    for heading in HEADINGS[language]:
+        assert heading in text
+    for heading in HEADINGS[other]:
+        assert heading not in text
+    assert text.count("<h1>") == 1 and 'alt="' in text and "data:image/svg+xml;base64," in text
+
+
+@pytest.mark.parametrize(("language", "other"), [("id", "en"), ("en", "id")])
+def test_every_heading_of_the_summary_is_in_its_language_only(processed, language, other):
+    folder, _ = processed
+    context = summary_context(folder, language)
+    text = render_summary_sections(context, SUMMARY_SECTIONS) + render_summary_chart(
+        context, index_distribution_svg(context.index_values, language))
+    for heading in SUMMARY_HEADINGS[language]:
+        assert heading in text
+    for heading in SUMMARY_HEADINGS[other]:
+        assert heading not in text
+
+
+def test_unknown_section_is_refused(processed):
+    folder, codes = processed
+    with pytest.raises(ValueError, match="unknown section"):
+        render_section(report_context(folder, codes[0], "id"), "chart")
+
+
+# --- Data notes -------------------------------------------------------------------------------------------
+def _append_csv(path, rows):
+    table = pd.read_csv(path, dtype=str)
+    pd.concat([table, pd.DataFrame(rows)], ignore_index=True).to_csv(path, index=False, lineterminator="\n")
+
+
+@pytest.fixture(scope="module")
+def resubmitted(processed, tmp_path_factory):
+    """The synthetic round, where the first region resubmitted and a third row naming it was quarantined."""
+    source, codes = processed
+    folder = tmp_path_factory.mktemp("resubmitted")
+    shutil.copytree(source, folder, dirs_exist_ok=True)
+    code = codes[0]
+    accepted = {"source_file": f"{code}_kuesioner.xlsx", "source_row": "2", "region_code": code}
+    superseded = {"source_file": "batch_lama.xlsx", "source_row": "7", "region_code": code}
+    _append_csv(folder / "cleaning_log.csv", [
+        {**superseded, "field": "has_data_center", "original_value": "Y", "cleaned_value": "true",
+         "rule": "yes_no_word"},
+        {**accepted, "field": "assessment_year", "original_value": "2021.0", "cleaned_value": "2021",
+         "rule": "number_format"},
+        {**accepted, "field": "has_command_center", "original_value": "Ada", "cleaned_value": "true",
+         "rule": "yes_no_word"},
+        {**accepted, "field": "pad_idr", "original_value": "Rp 9 T", "cleaned_value": "",
+         "rule": "rule_pad_not_above_apbd"},
+        {**accepted, "field": "population", "original_value": "1.234.567", "cleaned_value": "1234567",
+         "rule": "a_rule_nobody_phrased_yet"},
+    ])
+    _append_csv(folder / "superseded.csv", [{**superseded, "superseded_by_file": accepted["source_file"],
+                                             "superseded_by_row": "2"}])
+    _append_csv(folder / "quarantine.csv", [{"source_file": "batch_lain.xlsx", "source_row": "4",
+                                             "region_code": code, "reason_code": "region_conflict",
+                                             "detail": "code and name disagree"}])
+    return folder, code
+
+
+def test_data_notes_list_the_accepted_submission_only(resubmitted):
+    folder, code = resubmitted
+    notes = report_context(folder, code, "id").data_notes
+    fields = [r["field"] for r in notes.cleaning]
+    assert "Pusat Data" not in fields  # changed in the superseded submission only
+    assert fields.count("Command Center") == 1
+    assert notes.source == {"source_file": f"{code}_kuesioner.xlsx", "source_row": "2"}
+    assert notes.superseded == ({"source_file": "batch_lama.xlsx", "source_row": "7"},)
+    assert notes.quarantined == ({"source_file": "batch_lain.xlsx", "source_row": "4",
+                                  "reason": "kode dan nama wilayah tidak cocok"},)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("id", {"Tahun Asesmen": ("2021.0", "2021", "penulisan angka dirapikan"),
+            "Command Center": ("Ada", "ya", "jawaban ya/tidak diseragamkan"),
+            "PAD (Rp)": ("Rp 9 T", "(kosong)", "PAD (Rp) tidak boleh melebihi Total APBD (Rp), dikosongkan"),
+            "Jumlah Penduduk (jiwa)": ("1.234.567", "1.234.567", "a_rule_nobody_phrased_yet"),
+            "Total APBD (Rp)": ("Rp 1,5 T", "Rp 1.500.000.000.000", "nilai rupiah ditulis lengkap")}),
+    ("en", {"Assessment year": ("2021.0", "2021", "number written out plainly"),
+            "Has a command centre": ("Ada", "yes", "yes/no answer standardised"),
+            "Own-source revenue (IDR)": ("Rp 9 T", "(empty)",
+                                         "Own-source revenue (IDR) cannot exceed Regional budget (IDR), left empty"),
+            "Population": ("1.234.567", "1,234,567", "a_rule_nobody_phrased_yet"),
+            "Regional budget (IDR)": ("Rp 1,5 T", "Rp 1,500,000,000,000", "rupiah amount written out in full")}),
+])
+def test_data_notes_speak_the_report_language(resubmitted, language, expected):
+    folder, code = resubmitted
+    context = report_context(folder, code, language)
+    rows = {r["field"]: (r["original_value"], r["cleaned_value"], r["rule"]) for r in context.data_notes.cleaning}
+    for field, row in expected.items():
+        assert rows[field] == row
+    html = render_section(context, "data_notes")
+    assert "2.021" not in html and "2,021" not in html
+    assert "assessment_year" not in html and "yes_no_word" not in html
+    assert "batch_lama.xlsx" in html and "batch_lain.xlsx" in html
+
+
+def test_imputed_and_treated_values_show_indicator_labels(processed):
+    folder, codes = processed
+    imputed = report_context(folder, codes[1], "id").data_notes.imputed
+    assert imputed == ({"indicator": "Indeks Pembangunan Manusia (IPM)", "imputed_value": "70,12",
+                        "method": "median provinsi"},)
+    treated = report_context(folder, codes[0], "en").data_notes.treated
+    assert treated[0]["indicator"] == "Public-service applications per 100,000 residents"
+    assert treated[0]["original_value"] == "812.50" and treated[0]["treatment"] == "winsorised"
+
+
+@pytest.mark.parametrize(("value", "field_type", "group", "language", "text"), [
+    (2021.0, "integer", "meta", "id", "2021"),
+    ("2021.0", "integer", "meta", "en", "2021"),
+    ("3273", "region_code", "meta", "id", "3273"),
+    ("2021-11-15", "datetime", "meta", "id", "2021-11-15"),
+    ("true", "boolean", "infrastruktur", "id", "ya"),
+    ("false", "boolean", "infrastruktur", "en", "no"),
+    ("ditetapkan", "ordinal", "suprastruktur", "en", "ditetapkan"),
+    ("1445420000000", "money", "struktur", "id", "Rp 1.445.420.000.000"),
+    ("235935", "integer", "context", "id", "235.935"),
+    ("72.45", "number", "struktur", "id", "72,45"),
+    ("0812-555", "pii", "meta", "en", "(personal data, not shown)"),
+    (math.nan, "number", "struktur", "id", "(kosong)"),
+])
+def test_field_values_are_formatted_by_their_type(value, field_type, group, language, text):
+    assert format_field_value(value, field_type, group, NumberFormat(language)) == text
+
+
+# --- Processed tables are read once per file version --------------------------------------------------------
+def test_processed_tables_are_cached_per_file_version(processed, tmp_path):
+    source, codes = processed
+    folder = tmp_path / "processed"
+    shutil.copytree(source, folder)
+    first = read_processed_tables(folder)
+    first["ranking"].loc[:, "rank"] = -1  # a caller's change must not reach the cache
+    again = read_processed_tables(folder)
+    assert (again["ranking"]["rank"] > 0).all()
+    assert again["scores"] is not first["scores"]
+    ranking = pd.read_csv(folder / "ranking.csv", dtype={"region_code": str})
+    ranking.loc[ranking["region_code"] == codes[0], "official_name"] = "Kota Berganti Nama"
+    ranking.to_csv(folder / "ranking.csv", index=False, lineterminator="\n")
+    os.utime(folder / "ranking.csv", ns=(1, 1))  # even with an older mtime, the new version is a new key
+    changed = read_processed_tables(folder)["ranking"]
+    assert "Kota Berganti Nama" in changed["official_name"].tolist()

@@ -1,7 +1,10 @@
 import hashlib
+import html as html_lib
 import json
+import os
 import re
 import shutil
+import time
 
 import nbformat
 import pytest
@@ -160,3 +163,118 @@ def test_invalid_language_is_refused(processed, tmp_path):
     folder, codes = processed
     with pytest.raises(ValueError, match="language"):
         render_reports(folder, tmp_path, codes, workers=1, language="fr", progress=False)
+
+
+# --- One language per page ----------------------------------------------------------------------------------
+HEADINGS = {
+    "id": ("Laporan kesiapan smart city", "Indeks, peringkat dan seleksi", "Profil kesiapan", "Aspek dan dimensi",
+           "Kekuatan dan kelemahan", "Rekomendasi", "Catatan data", "Catatan wilayah",
+           "Kembali ke daftar wilayah"),
+    "en": ("Smart-city readiness report", "Index, rank and selection", "Readiness profile",
+           "Aspects and dimensions", "Strengths and weaknesses", "Recommendations", "Data notes",
+           "The region's notes", "Back to the list of regions"),
+}
+# Common words of the other language; none may appear in a page's own text (the region's notes, quoted as
+# typed, are left out of the check).
+FOREIGN_WORDS = {
+    "id": re.compile(r"\b(the|and|of|is|with|not|from|regions?|no description)\b", re.I),
+    "en": re.compile(r"\b(dan|yang|dari|adalah|dengan|tidak|wilayah|pada|untuk|kembali)\b", re.I),
+}
+
+
+def _visible_text(page):
+    page = re.sub(r"<(blockquote|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.fixture(scope="module")
+def rendered_en(processed, tmp_path_factory):
+    folder, codes = processed
+    reports = tmp_path_factory.mktemp("reports_en")
+    batch = render_reports(folder, reports, codes[:3], workers=1, language="en", progress=False)
+    assert not batch.failures
+    return reports, codes[:3]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_each_page_is_in_one_language(rendered, rendered_en, processed, language):
+    reports, codes = (rendered[0], rendered[1]) if language == "id" else rendered_en
+    other = "en" if language == "id" else "id"
+    for code in codes:
+        page = (reports / "html" / f"{code}.html").read_text(encoding="utf-8")
+        assert f'<html lang="{language}">' in page
+        for heading in HEADINGS[language]:
+            assert heading in page, (code, heading)
+        for heading in HEADINGS[other]:
+            assert heading not in page, (code, heading)
+        assert not FOREIGN_WORDS[language].findall(_visible_text(page)), code
+        assert "Region report (notebook 05)" not in page  # the notebook's English note is not on the page
+    nb = nbformat.read(str(reports / "notebooks" / f"05_region_report_{codes[0]}.ipynb"), as_version=4)
+    assert "remove_cell" in nb.cells[0].metadata.get("tags", [])  # ... but stays in the notebook
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_index_page_follows_the_language(processed, tmp_path, language):
+    from smartcity_analysis.runner import write_index
+
+    folder, codes = processed
+    page = write_index(tmp_path, folder, codes, language, stages=[SUMMARY_NOTEBOOK]).read_text(encoding="utf-8")
+    own, other = (("Peringkat", "Terpilih", "Ringkasan eksekutif"), ("Rank", "Selected", "Executive summary"))
+    if language == "en":
+        own, other = other, own
+    assert f'<html lang="{language}">' in page
+    assert all(word in page for word in own) and not any(word in page for word in other)
+    assert not FOREIGN_WORDS[language].findall(_visible_text(page))
+
+
+def test_page_title_is_the_region_name(rendered):
+    reports, codes, _ = rendered
+    page = (reports / "html" / f"{codes[0]}.html").read_text(encoding="utf-8")
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    assert title.endswith(f"({codes[0]})") and title != f"({codes[0]})"
+    assert f"<h1>{title.rsplit(' (', 1)[0]}</h1>" in page
+
+
+def test_rendering_leaves_the_template_untouched(processed):
+    from papermill.iorw import load_notebook_node
+
+    from smartcity_analysis.render import make_exporter
+
+    folder, codes = processed
+    template, exporter, kernel = load_notebook_node(str(REPORT)), make_exporter(), WarmKernel(REPORT.parent)
+    before = nbformat.writes(template)
+    with kernel.client.setup_kernel(cwd=kernel.cwd):
+        first, _, _ = render_region(kernel, template, exporter, codes[0], "id", str(folder))
+        second, _, _ = render_region(kernel, template, exporter, codes[1], "id", str(folder))
+    assert nbformat.writes(template) == before  # papermill parameterises in place: the runner copies first
+    assert codes[0] in first.cells[3].source and codes[1] not in first.cells[3].source
+    assert codes[1] in second.cells[3].source
+
+
+class _RecordingBar:
+    def __init__(self, total):
+        self.total, self.n, self.updates = total, 0, []
+
+    def update(self, k):
+        self.n += k
+        self.updates.append(k)
+
+
+def test_progress_moves_per_region_while_a_chunk_is_still_running(tmp_path, monkeypatch):
+    from smartcity_analysis import runner
+
+    monkeypatch.setattr(runner, "PROGRESS_POLL_SECONDS", 0.01)
+    paths = [tmp_path / f"05_region_report_{code}.ipynb" for code in ("3273", "3204", "3578")]
+    paths[2].write_text("{}")
+    os.utime(paths[2], (0, 0))  # a notebook left by an earlier run does not count as done
+    bar = _RecordingBar(total=3)
+    with runner._ProgressWatch(paths, bar):
+        for path in paths[:2]:
+            path.write_text("{}")
+        deadline = time.time() + 5
+        while bar.n < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert bar.n == 2  # two of three regions done while the chunk still runs; the stale one not counted
+    assert bar.n == bar.total == 3
