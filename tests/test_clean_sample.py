@@ -9,7 +9,7 @@ import pytest
 
 from smartcity_analysis.clean import run_cleaning
 from smartcity_analysis.ingest import normalise_header
-from smartcity_analysis.paths import SAMPLE_SUBMISSIONS_DIR
+from smartcity_analysis.paths import NOTEBOOKS_DIR, SAMPLE_SUBMISSIONS_DIR
 
 PII_HEADERS = {"respondent_name", "respondent_phone", "nama pengisi", "no. hp pengisi"}
 
@@ -35,6 +35,13 @@ def _raw_personal_values():
             for column in table.columns:
                 if normalise_header(column) in PII_HEADERS:
                     values |= {v.strip() for v in table[column] if v and v.strip() not in ("", "None")}
+    return values
+
+
+@pytest.fixture(scope="module")
+def personal():
+    values = _raw_personal_values()
+    assert len(values) >= 88, "the sample round should carry a respondent on every row"
     return values
 
 
@@ -70,9 +77,7 @@ def test_quarantine_reasons_are_the_documented_codes(processed):
     assert quarantine["detail"].str.contains(r"row \d+").all()
 
 
-def test_no_personal_data_leaves_raw(processed):
-    personal = _raw_personal_values()
-    assert len(personal) >= 88, "the sample round should carry a respondent on every row"
+def test_no_personal_data_leaves_raw(processed, personal):
     digits = {re.sub(r"\D", "", v) for v in personal if re.sub(r"\D", "", v).isdigit()}
     for path in processed.iterdir():
         if path.suffix == ".parquet":
@@ -83,3 +88,10 @@ def test_no_personal_data_leaves_raw(processed):
             assert value not in text, f"respondent data {value!r} found in {path.name}"
         for number in (d for d in digits if len(d) >= 9):  # phones typed with spaces or dashes, as digits
             assert number not in text, f"respondent phone {number} found in {path.name}"
+
+
+def test_no_personal_data_in_the_committed_notebooks(personal):
+    for path in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+        text = path.read_text(encoding="utf-8")
+        leaked = sorted(v for v in personal if v in text)
+        assert not leaked, f"respondent data {leaked[:3]} found in {path.name}"
