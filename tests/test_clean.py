@@ -24,11 +24,6 @@ HEADER = ["Kode Wilayah", "Nama Kabupaten/Kota", "Provinsi", "Tahun Asesmen", "T
 PERSONAL = ["Budi Santoso", "0812-3456-7890", "Siti Aminah", "081311112222", "Joko Widodo", "0899 1234 5678"]
 
 
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
-
-
 def write_csv(path, rows, separator=";", encoding="cp1252"):
     text = "\r\n".join(separator.join(str(c) for c in row) for row in rows) + "\r\n"
     path.write_bytes(text.encode(encoding))

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smartcity_analysis.config import load_framework
 from smartcity_analysis.indicators import (
     IndexMethod,
     build_readiness,
@@ -15,11 +14,6 @@ from smartcity_analysis.indicators import (
     unit_stats_table,
     write_index_outputs,
 )
-
-
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
 
 
 def _clean(n=40, seed=0):

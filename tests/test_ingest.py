@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from smartcity_analysis.config import load_framework
 from smartcity_analysis.ingest import (
     UnreadableFileError,
     decode_csv_bytes,
@@ -15,11 +14,6 @@ from smartcity_analysis.ingest import (
     read_submission_file,
     read_submissions,
 )
-
-
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smartcity_analysis.config import load_framework
 from smartcity_analysis.panel import (
     PanelParams,
     estimate_panel_effect,
@@ -19,11 +18,6 @@ from smartcity_analysis.panel import (
 )
 
 PARAMS = PanelParams(n_permutations=500, random_state=4)
-
-
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
 
 
 def synthetic_panel(class_effects: dict[str, float], n_per_class: int = 22, seed: int = 2021) -> pd.DataFrame:

@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from smartcity_analysis.config import load_framework
 from smartcity_analysis.parse import (
     Vocabulary,
     apply_consistency_rules,
@@ -16,11 +15,6 @@ from smartcity_analysis.parse import (
     parse_value,
     to_typed,
 )
-
-
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
-from smartcity_analysis.config import load_framework
 from smartcity_analysis.profiles import (
     ReadinessProfiles,
     fit_profiles,
@@ -24,11 +23,6 @@ DIMENSIONS = ["dimension_governance", "dimension_branding", "dimension_economy",
 # Planted profiles: (aspect centres, dimension centre). 0: ready; 1: strong infrastructure, lagging regulation;
 # 2: early stage.
 PLANTED = [((80, 80, 80), 75), ((60, 85, 25), 50), ((25, 20, 25), 25)]
-
-
-@pytest.fixture(scope="module")
-def framework():
-    return load_framework()
 
 
 def planted_features(n_per_profile: int = 40, noise: float = 5.0, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
