@@ -36,8 +36,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``smartcity`` command and return its exit status."""
-    args = _parser().parse_args(argv)
+    """Run the ``smartcity`` command and return its exit status.
+
+    A missing or unusable input folder is reported in one line (exit status 2), not as a traceback.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (FileNotFoundError, NotADirectoryError) as error:
+        parser.exit(2, f"smartcity {args.command}: {error}\n")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sample":
         from smartcity_analysis.sample import generate_sample_round
 
@@ -57,8 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from smartcity_analysis.runner import run_round
 
+    if not args.submissions.is_dir():
+        raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
     result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
                        quota=args.quota, language=args.language)
+    print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
+    for failure in result.failures:
+        print(f"failed: {failure.stage} {failure.item}: {failure.message}", file=sys.stderr)
+    if result.failures:
+        print(f"{len(result.failures)} failure(s); see {result.manifest_path}", file=sys.stderr)
     return result.exit_code
 
 

@@ -36,3 +36,29 @@ def test_console_script_is_installed_and_lists_the_commands():
     assert script.is_file(), "pyproject's [project.scripts] entry is not installed"
     completed = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     assert "clean" in completed.stdout and "run" in completed.stdout
+
+
+@pytest.mark.parametrize("command", ["clean", "run"])
+def test_a_missing_submissions_folder_is_one_clear_line_and_status_2(command, tmp_path, capsys):
+    missing = tmp_path / "no-such-round"
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--submissions", str(missing), "--processed", str(tmp_path / "p")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"smartcity {command}: submissions folder not found: {missing}" in error
+    assert "Traceback" not in error
+
+
+def test_run_prints_each_failure_and_exits_1(tmp_path, capsys, monkeypatch):
+    from smartcity_analysis import runner
+
+    def fake_run_round(submissions, processed, reports, **kwargs):
+        return runner.RunResult(Path(reports), Path(reports) / "index.html", Path(reports) / "manifest.json",
+                                ("3273",), (runner.Failure("3204", "05_region_report", "KeyError: 'hdi'"),))
+
+    monkeypatch.setattr(runner, "run_round", fake_run_round)
+    status = main(["run", "--reports", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "failed: 05_region_report 3204: KeyError: 'hdi'" in captured.err
+    assert "1 region report(s)" in captured.out
