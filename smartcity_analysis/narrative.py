@@ -779,7 +779,7 @@ class SummaryContext:
     robustness_counts: Mapping[str, int]
     fragile: tuple[Mapping[str, Any], ...]
     panel_sentence: str
-    panel_details: tuple[tuple[str, str], ...]
+    panel_effects: tuple[tuple[str, str, str, int], ...]
 
     @property
     def fmt(self) -> NumberFormat:
@@ -813,7 +813,7 @@ def summary_context(processed_dir: str | Path | None, language: str = "id") -> S
     fragile = ranking.assign(state=states).query("state in ['fragile_in', 'fragile_out']")
     index = tables["scores"]["readiness_index"].astype(float)
     centroids = tables["profile_centroids"].sort_values("profile_id", kind="stable")
-    panel_sentence, panel_details = panel_effect_text(folder / "panel_effect.json", language)
+    panel_sentence, panel_effects = panel_effect_text(folder / "panel_effect.json", language)
     return SummaryContext(
         language=language, n_regions=len(submissions),
         by_province=_counts(submissions["province_name"]), by_class=_counts(submissions["assessment_class"]),
@@ -828,17 +828,20 @@ def summary_context(processed_dir: str | Path | None, language: str = "id") -> S
         fragile=tuple({"region_code": r["region_code"], "name": _text(r["official_name"]), "rank": int(r["rank"]),
                        "p_selected": float(r["p_selected"]), "selected": _flag(r["selected"])}
                       for _, r in fragile.sort_values(["rank", "region_code"]).iterrows()),
-        panel_sentence=panel_sentence, panel_details=panel_details,
+        panel_sentence=panel_sentence, panel_effects=panel_effects,
     )
 
 
-def panel_effect_text(path: Path, language: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Read ``panel_effect.json`` defensively: its sentence in ``language`` and its scalar entries.
+def panel_effect_text(path: Path, language: str) -> tuple[str, tuple[tuple[str, str, str, int], ...]]:
+    """Read ``panel_effect.json`` defensively: its sentence in ``language`` and the effect of each class.
 
     Returns
     -------
-    sentence, details : str, tuple of (key, text)
-        ``summary_<language>`` if present (else empty), and every other scalar entry sorted by key.
+    sentence : str
+        ``summary_<language>`` if present, else empty.
+    effects : tuple of (class, effect, 95 % interval, regions)
+        Per assessment class, its adjusted difference from the mean of the classes (points on the 1-5 scale)
+        and its confidence interval, formatted in ``language``; empty when the file has no ``effects``.
     """
     if not path.exists():
         return "", ()
@@ -848,13 +851,20 @@ def panel_effect_text(path: Path, language: str) -> tuple[str, tuple[tuple[str, 
         return "", ()
     if not isinstance(payload, dict):
         return "", ()
-    sentence = _text(payload.get(f"summary_{language}"))
     fmt = NumberFormat(language)
-    details = tuple(
-        (str(k), fmt.number(v, 4) if isinstance(v, float) else str(v))
-        for k, v in sorted(payload.items())
-        if not str(k).startswith("summary_") and isinstance(v, (str, int, float, bool)))
-    return sentence, details
+    effects = tuple(
+        (str(e["assessment_class"]), _signed(fmt, e["effect"]),
+         f"{_signed(fmt, e['ci_low'])} … {_signed(fmt, e['ci_high'])}", int(e["n_regions"]))
+        for e in payload.get("effects") or ()
+        if isinstance(e, dict) and {"assessment_class", "effect", "ci_low", "ci_high", "n_regions"} <= set(e))
+    return _text(payload.get(f"summary_{language}")), effects
+
+
+def _signed(fmt: NumberFormat, value: float) -> str:
+    """Format a difference with an explicit sign (typographic minus), two decimals."""
+    rounded = round(float(value), 2)
+    sign = "+" if rounded > 0 else "\u2212" if rounded < 0 else ""
+    return sign + fmt.number(abs(rounded), 2)
 
 
 def render_summary_section(context: SummaryContext, section: str) -> str:

@@ -254,6 +254,11 @@ def _panel_effect() -> dict:
         "p_value": 0.2134,
         "summary_id": "Tidak ada bukti perbedaan penilaian antar kelas (uji Kruskal-Wallis, p = 0,21).",
         "summary_en": "No evidence that the classes were scored differently (Kruskal-Wallis test, p = 0.21).",
+        "df_den": 3,
+        "effects": [
+            {"assessment_class": "Kelas A", "effect": 0.125, "ci_low": -0.05, "ci_high": 0.3, "n_regions": 3},
+            {"assessment_class": "Kelas B", "effect": -0.125, "ci_low": -0.3, "ci_high": 0.05, "n_regions": 3},
+        ],
     }
 
 

@@ -122,13 +122,18 @@ def test_unknown_region_names_the_file(processed):
         report_context(folder, "9999", "id")
 
 
-def test_summary_reads_the_panel_sentence(processed):
+def test_summary_reads_the_panel_sentence_and_the_effect_of_each_class(processed):
     folder, _ = processed
-    for language, words in (("id", "Tidak ada bukti"), ("en", "No evidence")):
+    for language, words, effect, interval in (("id", "Tidak ada bukti", "+0,12", "−0,05 … +0,30"),
+                                              ("en", "No evidence", "+0.12", "−0.05 … +0.30")):
         context = summary_context(folder, language)
         text = "".join(render_summary_section(context, s) for s in SUMMARY_SECTIONS)
         assert words in text
         assert context.n_regions == 6
+        assert [row[0] for row in context.panel_effects] == ["Kelas A", "Kelas B"]
+        assert f"<td>Kelas A</td><td class=\"num\">{effect}</td>" in text
+        assert f"<td class=\"num\">{interval}</td>" in text
+        assert "df_den" not in text  # the test's internals are not shown to officials
 
 
 def test_charts_are_deterministic_svg(processed):
