@@ -219,8 +219,10 @@ def test_index_page_follows_the_language(processed, tmp_path, language):
     from smartcity_analysis.runner import write_index
 
     folder, codes = processed
-    page = write_index(tmp_path, folder, codes, language, stages=[SUMMARY_NOTEBOOK]).read_text(encoding="utf-8")
-    own, other = (("Peringkat", "Terpilih", "Ringkasan eksekutif"), ("Rank", "Selected", "Executive summary"))
+    stages = [SUMMARY_NOTEBOOK, "02_readiness_index.ipynb"]
+    page = write_index(tmp_path, folder, codes, language, stages=stages).read_text(encoding="utf-8")
+    own, other = (("Peringkat", "Terpilih", "Ringkasan eksekutif", "02 · Indeks kesiapan"),
+                  ("Rank", "Selected", "Executive summary", "02 · The readiness index"))
     if language == "en":
         own, other = other, own
     assert f'<html lang="{language}">' in page
