@@ -323,11 +323,6 @@ def write_index_outputs(result: ReadinessResult, framework: Framework, processed
     return paths
 
 
-def read_scores(processed_dir: str | Path) -> pd.DataFrame:
-    """Read ``scores.csv`` with ``region_code`` as a 4-digit string."""
-    return pd.read_csv(Path(processed_dir) / "scores.csv", dtype={"region_code": str})
-
-
 def aspect_coherence(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
     """Return how each indicator follows its aspect and each aspect the index (Pearson and Spearman).
 

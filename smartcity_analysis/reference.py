@@ -39,9 +39,3 @@ def load_papua_renumbering(reference_dir: str | Path | None = None) -> pd.DataFr
                "province_code": str},
         encoding="utf-8",
     )
-
-
-def load_provinces(reference_dir: str | Path | None = None) -> pd.DataFrame:
-    """Return the 38 provinces (``province_code`` as a 2-digit string, ``province_name``)."""
-    folder = Path(reference_dir) if reference_dir is not None else REFERENCE_DIR
-    return pd.read_csv(folder / "provinces.csv", dtype={"province_code": str}, encoding="utf-8")
