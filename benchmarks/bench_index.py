@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from smartcity_analysis.index import IndexWarning, build_index
+from smartcity_analysis.index.engine import IndexWarning, build_index
 
 N_ASPECTS, N_PER_ASPECT, N_DIMENSIONS = 12, 4, 3
 SIZES = (514, 1_000, 10_000, 100_000)

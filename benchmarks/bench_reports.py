@@ -1,6 +1,6 @@
 """Region reports: the runner (warm kernels) against a loop of papermill commands and the kernel-free floor.
 
-Synthesises a processed folder of 514 regions (smartcity_analysis.testing), then measures in one run:
+Synthesises a processed folder of 514 regions (smartcity_analysis.synthetic.processed), then measures in one run:
 
 1. the runner, ``render_reports`` (warm kernels, ``--workers`` workers), over all regions;
 2. a loop of ``papermill`` + ``jupyter nbconvert --to html --no-input`` commands over ``--loop-sample`` regions,
@@ -25,21 +25,17 @@ from pathlib import Path
 import joblib
 
 from smartcity_analysis import paths
-from smartcity_analysis.runner import REPORT_NOTEBOOK, render_reports
-from smartcity_analysis.testing import write_synthetic_processed
+from smartcity_analysis.reports.runner import REPORT_NOTEBOOK, render_reports
+from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
 BIN = Path(sys.executable).parent
 
 
 def floor_chunk(processed: str, out: str, codes: list[str], language: str) -> int:
-    from smartcity_analysis.narrative import (
-        REPORT_SECTIONS,
-        render_chart,
-        render_sections,
-        report_context,
-        template_environment,
-    )
-    from smartcity_analysis.plots import profile_comparison_svg
+    from smartcity_analysis.reports.charts import profile_comparison_svg
+    from smartcity_analysis.reports.language import template_environment
+    from smartcity_analysis.reports.region import report_context
+    from smartcity_analysis.reports.sections import REPORT_SECTIONS, render_chart, render_sections
 
     page = template_environment().get_template("page.html.j2")
     split = REPORT_SECTIONS.index("profile") + 1  # the chart follows the profile, as in the notebook

@@ -8,7 +8,7 @@ Run: ``.venv/bin/python benchmarks/bench_uncertainty.py``. Measures, in one run 
 - a naive loop that calls `build_index` once per draw with that draw's choices and weights (a few draws,
   extrapolated to 1,000),
 
-and prints the seconds and the ratio. The processed folder is synthesised (`smartcity_analysis.testing`).
+and prints the seconds and the ratio. The processed folder is synthesised (`smartcity_analysis.synthetic.processed`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import warnings
 from pathlib import Path
 
 from smartcity_analysis.config import load_framework
-from smartcity_analysis.index import IndexWarning, build_index
-from smartcity_analysis.indicators import framework_table
-from smartcity_analysis.selection import SelectionParams, load_candidates
-from smartcity_analysis.testing import write_synthetic_processed
-from smartcity_analysis.uncertainty import (
+from smartcity_analysis.index.engine import IndexWarning, build_index
+from smartcity_analysis.index.indicators import framework_table
+from smartcity_analysis.selection.ranking import SelectionParams, load_candidates
+from smartcity_analysis.selection.uncertainty import (
     UncertaintyParams,
     build_inputs,
     draw_design,
@@ -31,6 +30,7 @@ from smartcity_analysis.uncertainty import (
     run_monte_carlo,
     tree_from_table,
 )
+from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
 N_REGIONS, N_DRAWS, N_LOOP = 514, 1_000, 20
 

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=None, help="parallel report workers (default: cores)")
     run.add_argument("--quota", type=int, default=50, help="number of regions to select (default 50)")
     run.add_argument("--language", choices=("id", "en"), default="id", help="report language (default id)")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars and no summary line (for schedulers); failures still go to stderr")
     return parser
 
 
@@ -50,13 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sample":
-        from smartcity_analysis.sample import generate_sample_round
+        from smartcity_analysis.synthetic.sample_round import generate_sample_round
 
         summary = generate_sample_round(args.out, seed=args.seed)
         print(summary)
         return 0
     if args.command == "clean":
-        from smartcity_analysis.clean import run_cleaning
+        from smartcity_analysis.cleaning.stage import run_cleaning
 
         result = run_cleaning(args.submissions, args.processed)
         summary = result.summary
@@ -66,13 +68,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"{summary['rows_quarantined']} quarantined; {len(summary['files_rejected'])} file(s) rejected"
         )
         return 0
-    from smartcity_analysis.runner import run_round
+    from smartcity_analysis.reports.runner import run_round
 
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
     result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
-                       quota=args.quota, language=args.language)
-    print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
+                       quota=args.quota, language=args.language, progress=not args.quiet)
+    if not args.quiet:
+        print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
     for failure in result.failures:
         print(f"failed: {failure.stage} {failure.item}: {failure.message}", file=sys.stderr)
     if result.failures:

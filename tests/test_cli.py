@@ -50,7 +50,7 @@ def test_a_missing_submissions_folder_is_one_clear_line_and_status_2(command, tm
 
 
 def test_run_prints_each_failure_and_exits_1(tmp_path, capsys, monkeypatch):
-    from smartcity_analysis import runner
+    from smartcity_analysis.reports import runner
 
     def fake_run_round(submissions, processed, reports, **kwargs):
         return runner.RunResult(Path(reports), Path(reports) / "index.html", Path(reports) / "manifest.json",

@@ -1,0 +1,423 @@
+"""The cleaning stage: read a round's submissions, parse, resolve regions, keep the latest resubmission.
+
+``run_cleaning`` reads top to bottom as load, process, save:
+
+1. read every ``.xlsx``/``.csv`` of the folder (:mod:`smartcity_analysis.cleaning.readers`; personal data dropped);
+2. parse every value by its field type and check ranges and consistency rules (:mod:`~.parse`);
+3. resolve each row to a reference region (:mod:`~.resolve`);
+4. quarantine rows without a region or an assessment year, keep the latest row per region and year;
+5. validate the clean table against a schema built from the framework, write the contract files.
+
+The rules and reason codes are documented in ``docs/cleaning.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from smartcity_analysis import __version__
+from smartcity_analysis.cleaning.parse import (
+    CHANGE_COLUMNS,
+    FieldSpec,
+    Vocabulary,
+    apply_consistency_rules,
+    field_specs,
+    parse_frame,
+    to_typed,
+)
+from smartcity_analysis.cleaning.readers import SubmissionBatch, read_submissions
+from smartcity_analysis.cleaning.resolve import RegionIndex, load_region_index, resolve_frame
+from smartcity_analysis.config import Framework, load_framework
+
+IDENTITY_COLUMNS = ["region_code", "official_name", "region_type", "province_name", "assessment_year",
+                    "assessment_class", "submitted_at", "source_file", "source_row"]
+QUARANTINE_COLUMNS = ["source_file", "source_row", "region_code", "reason_code", "detail"]
+SUPERSEDED_COLUMNS = ["source_file", "source_row", "region_code", "superseded_by_file", "superseded_by_row"]
+# `detail` (the plain-language message) follows the contract's columns.
+LOG_COLUMNS = ["source_file", "source_row", "region_code", "field", "original_value", "cleaned_value", "rule",
+               "detail"]
+# Read for resolution only: the clean table takes code, name of province and type from the reference.
+RESOLUTION_ONLY_FIELDS = ("region_code", "province_name")
+OUTPUT_FILES = {"clean_csv": "submissions_clean.csv", "clean_parquet": "submissions_clean.parquet",
+                "quarantine": "quarantine.csv", "superseded": "superseded.csv", "log": "cleaning_log.csv",
+                "summary": "cleaning_summary.json"}
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True)
+class CleaningResult:
+    """What the cleaning stage produced.
+
+    Attributes
+    ----------
+    clean : pandas.DataFrame
+        One typed row per accepted region and year (``submissions_clean``).
+    quarantine : pandas.DataFrame
+        Rows set aside, with ``reason_code`` and ``detail``.
+    superseded : pandas.DataFrame
+        Older submissions replaced by a later one of the same region and year.
+    log : pandas.DataFrame
+        Every value changed by cleaning, with its rule and a message.
+    summary : dict
+        The counts, files read and rejected, unknown columns, quarantine by reason, provenance.
+    paths : Mapping of str to Path
+        Where each file was written (keys of :data:`OUTPUT_FILES`).
+    """
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    superseded: pd.DataFrame
+    log: pd.DataFrame
+    summary: dict[str, Any]
+    paths: Mapping[str, Path] = field(default_factory=dict)
+
+
+def run_cleaning(submissions_dir: str | Path, processed_dir: str | Path, framework: Framework | None = None,
+                 reference_dir: str | Path | None = None) -> CleaningResult:
+    """Clean a round's submissions and write the contract files of stage 01.
+
+    Parameters
+    ----------
+    submissions_dir : str or Path
+        The round's folder of ``.xlsx``/``.csv`` files (only the folder itself is read).
+    processed_dir : str or Path
+        Where to write ``submissions_clean.csv``/``.parquet``, ``quarantine.csv``, ``superseded.csv``,
+        ``cleaning_log.csv`` and ``cleaning_summary.json`` (created when missing).
+    framework : Framework, optional
+        Defaults to ``config/framework.yaml``.
+    reference_dir : str or Path, optional
+        The reference tables; defaults to ``data/raw/reference``.
+
+    Returns
+    -------
+    CleaningResult
+
+    Raises
+    ------
+    RuntimeError
+        When rows read do not equal accepted + superseded + quarantined (a bug, never expected).
+    """
+    framework = framework if framework is not None else load_framework()
+    index = load_region_index(framework, reference_dir)
+    batch = read_submissions(submissions_dir, framework)
+    result = clean_batch(batch, framework, index, Path(submissions_dir))
+    paths = write_outputs(result, Path(processed_dir))
+    return CleaningResult(result.clean, result.quarantine, result.superseded, result.log, result.summary,
+                          paths)
+
+
+def clean_batch(batch: SubmissionBatch, framework: Framework, index: RegionIndex,
+                submissions_dir: Path | None = None) -> CleaningResult:
+    """Clean rows already read (no files written): parse, resolve, quarantine, resubmissions, summary."""
+    specs = field_specs(framework)
+    vocab = Vocabulary.from_framework(framework)
+    rows = batch.rows
+    parse_columns = ["row_seq", *(c for c in rows.columns if c in specs and c not in RESOLUTION_ONLY_FIELDS)]
+    values, changes = parse_frame(rows[parse_columns], specs, vocab)
+    values, rule_changes = apply_consistency_rules(values, framework.rules, specs)
+    changes = pd.concat([df for df in (changes, rule_changes) if len(df)] or [changes], ignore_index=True)
+    resolution = resolve_frame(rows, index)
+    status = assign_status(rows, values, resolution, changes, specs)
+    clean = build_clean_table(rows, values, status, index, specs)
+    validate_clean(clean, framework)
+    quarantine = build_quarantine(rows, status)
+    superseded = build_superseded(rows, status)
+    log = build_log(rows, changes, resolution, status, specs)
+    summary = build_summary(batch, clean, quarantine, superseded, framework, submissions_dir)
+    return CleaningResult(clean, quarantine, superseded, log, summary)
+
+
+# --- Which rows are accepted ----------------------------------------------------------------------------
+
+def assign_status(rows: pd.DataFrame, values: pd.DataFrame, resolution: pd.DataFrame, changes: pd.DataFrame,
+                  specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Decide each row's fate: ``accepted``, ``superseded`` (by which row) or ``quarantined`` (why).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row_seq``, ``region_code``, ``status``, ``reason_code``, ``message``, ``superseded_by`` (a
+        ``row_seq``), indexed like ``rows``.
+    """
+    status = resolution[["row_seq", "region_code", "reason_code", "message"]].copy()
+    year = values["assessment_year"] if "assessment_year" in values else pd.Series(None, index=values.index)
+    no_year = status["reason_code"].isna() & year.isna().to_numpy()
+    status.loc[no_year, "reason_code"] = "missing_assessment_year"
+    status.loc[no_year, "message"] = [_year_message(seq, changes, specs)
+                                      for seq in status.loc[no_year, "row_seq"]]
+    status["status"] = status["reason_code"].map(lambda r: "accepted" if pd.isna(r) else "quarantined")
+    submitted = values["submitted_at"] if "submitted_at" in values else pd.Series(None, index=values.index)
+    status["assessment_year"] = year.to_numpy()
+    status["submitted_at"] = pd.to_datetime(submitted.to_numpy())
+    return status.pipe(mark_superseded).drop(columns=["assessment_year", "submitted_at"])
+
+
+def _year_message(seq: int, changes: pd.DataFrame, specs: Mapping[str, FieldSpec]) -> str:
+    label = specs["assessment_year"].label if "assessment_year" in specs else "assessment_year"
+    why = changes[(changes["row_seq"] == seq) & (changes["field"] == "assessment_year")]
+    typed = f" ({why['original_value'].iloc[0]!r}: {why['message'].iloc[0]})" if len(why) else " is empty"
+    return f"{label}{typed}; fill in the year of the assessment (e.g. 2021) and resubmit"
+
+
+def mark_superseded(status: pd.DataFrame) -> pd.DataFrame:
+    """Keep one accepted row per region and assessment year: the latest ``submitted_at`` wins.
+
+    An undated row is older than any dated one; on equal timestamps the later row in reading order (files
+    sorted by name, then sheets, then rows) wins. The others become ``superseded``, pointing at the winner.
+
+    Parameters
+    ----------
+    status : pandas.DataFrame
+        With ``row_seq``, ``region_code``, ``assessment_year``, ``submitted_at`` and ``status``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``status`` updated and ``superseded_by`` (the winner's ``row_seq``, NA otherwise).
+    """
+    status = status.copy()
+    status["superseded_by"] = pd.array([pd.NA] * len(status), dtype="Int64")
+    accepted = status[status["status"] == "accepted"]
+    ordered = accepted.sort_values(["submitted_at", "row_seq"], na_position="first", kind="stable")
+    keys = [ordered["region_code"], ordered["assessment_year"].astype("int64")]
+    winner = ordered.groupby(keys)["row_seq"].transform("last")
+    losers = winner.index[winner != ordered["row_seq"]]
+    status.loc[losers, "status"] = "superseded"
+    status.loc[losers, "superseded_by"] = winner[losers].to_numpy()
+    return status
+
+
+# --- The output tables ------------------------------------------------------------------------------
+
+def clean_field_columns(specs: Mapping[str, FieldSpec]) -> list[str]:
+    """Return the clean table's columns: the identity columns, then every other non-personal field."""
+    rest = [f for f, s in specs.items() if s.type != "pii" and f not in IDENTITY_COLUMNS]
+    return [*IDENTITY_COLUMNS, *rest]
+
+
+def build_clean_table(rows: pd.DataFrame, values: pd.DataFrame, status: pd.DataFrame, index: RegionIndex,
+                      specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Assemble ``submissions_clean``: accepted rows, reference identity, typed fields, by region code."""
+    accepted = (status["status"] == "accepted").to_numpy()
+    typed = to_typed(values[accepted].drop(columns="row_seq"), specs)
+    reference = index.regions.loc[status.loc[accepted, "region_code"],
+                                  ["official_name", "region_type", "province_name"]]
+    clean = pd.concat([
+        pd.DataFrame({"region_code": status.loc[accepted, "region_code"].astype("str").to_numpy()}),
+        reference.reset_index(drop=True),
+        pd.DataFrame({"source_file": rows.loc[accepted, "source_file"].astype("str").to_numpy(),
+                      "source_row": rows.loc[accepted, "source_row"].astype("int64").to_numpy()}),
+        typed.reset_index(drop=True),
+    ], axis=1)
+    clean = clean.reindex(columns=clean_field_columns(specs)).astype(
+        {"region_code": "str", "official_name": "str", "region_type": "str", "province_name": "str",
+         "source_file": "str", "source_row": "int64"})
+    for column in clean.columns[clean.isna().all() & clean.dtypes.map(pd.api.types.is_object_dtype)]:
+        clean[column] = to_typed(pd.DataFrame({column: [None] * len(clean)}, dtype=object), specs)[column]
+    return clean.sort_values(["region_code", "assessment_year"], kind="stable").reset_index(drop=True)
+
+
+def _where(rows: pd.DataFrame) -> pd.Series:
+    return rows["source_file"].astype("str") + " row " + rows["source_row"].astype("str")
+
+
+def build_quarantine(rows: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+    """Assemble ``quarantine.csv``: each quarantined row, its reason code and what to do."""
+    mask = status["status"] == "quarantined"
+    where = _where(rows)
+    return pd.DataFrame({
+        "source_file": rows.loc[mask, "source_file"].astype("str"),
+        "source_row": rows.loc[mask, "source_row"].astype("int64"),
+        "region_code": status.loc[mask, "region_code"].astype("str")
+                                                        .where(status.loc[mask, "region_code"].notna()),
+        "reason_code": status.loc[mask, "reason_code"].astype("str"),
+        "detail": where[mask] + ": " + status.loc[mask, "message"].astype("str"),
+    }, columns=QUARANTINE_COLUMNS).reset_index(drop=True)
+
+
+def build_superseded(rows: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+    """Assemble ``superseded.csv``: each replaced row and the row that replaced it."""
+    mask = status["status"] == "superseded"
+    by_seq = rows.set_index("row_seq")
+    winners = status.loc[mask, "superseded_by"].astype("int64")
+    return pd.DataFrame({
+        "source_file": rows.loc[mask, "source_file"].astype("str").to_numpy(),
+        "source_row": rows.loc[mask, "source_row"].astype("int64").to_numpy(),
+        "region_code": status.loc[mask, "region_code"].astype("str").to_numpy(),
+        "superseded_by_file": by_seq.loc[winners, "source_file"].astype("str").to_numpy(),
+        "superseded_by_row": by_seq.loc[winners, "source_row"].astype("int64").to_numpy(),
+    }, columns=SUPERSEDED_COLUMNS)
+
+
+def build_log(rows: pd.DataFrame, changes: pd.DataFrame, resolution: pd.DataFrame, status: pd.DataFrame,
+              specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Assemble ``cleaning_log.csv``: every changed value (parsing, rules, region codes) with a message."""
+    code_changes = resolution[resolution["rule"].notna()
+                              & (resolution["original_code"] != resolution["region_code"].fillna(""))]
+    code_changes = pd.DataFrame({
+        "row_seq": code_changes["row_seq"], "field": "region_code",
+        "original_value": code_changes["original_code"], "cleaned_value": code_changes["region_code"],
+        "rule": code_changes["rule"], "message": code_changes["message"]}, columns=CHANGE_COLUMNS)
+    frames = [f for f in (code_changes, changes) if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in LOG_COLUMNS}).astype({"source_row": "int64"})
+    log = pd.concat(frames, ignore_index=True)
+    order = {f: i for i, f in enumerate(specs)}
+    log = (log.assign(_field_order=log["field"].map(order))
+           .sort_values(["row_seq", "_field_order"], kind="stable"))
+    seq = log["row_seq"].to_numpy()
+    by_seq = rows.set_index("row_seq")
+    codes = status.set_index("row_seq")["region_code"]
+    labels = log["field"].map(lambda f: f"{specs[f].label} ({f})" if f in specs else f)
+    messages = log["message"].where(log["message"].astype("str") != "",
+                                    "'" + log["original_value"] + "' read as '" + log["cleaned_value"] + "'")
+    files = by_seq.loc[seq, "source_file"].astype("str").to_numpy()
+    source_rows = by_seq.loc[seq, "source_row"].astype("int64").to_numpy()
+    return pd.DataFrame({
+        "source_file": files, "source_row": source_rows,
+        "region_code": codes.loc[seq].astype("str").where(codes.loc[seq].notna()).to_numpy(),
+        "field": log["field"].to_numpy(), "original_value": log["original_value"].to_numpy(),
+        "cleaned_value": log["cleaned_value"].to_numpy(), "rule": log["rule"].to_numpy(),
+        "detail": (pd.Series(files) + " row " + pd.Series(source_rows).astype("str") + ", column "
+                   + labels.to_numpy() + ": " + messages.to_numpy()).to_numpy(),
+    }, columns=LOG_COLUMNS)
+
+
+def build_summary(batch: SubmissionBatch, clean: pd.DataFrame, quarantine: pd.DataFrame,
+                  superseded: pd.DataFrame, framework: Framework, submissions_dir: Path | None
+                  ) -> dict[str, Any]:
+    """Count the rows and record the files; raise when the rows do not add up.
+
+    Raises
+    ------
+    RuntimeError
+        When ``rows_read`` differs from accepted + superseded + quarantined.
+    """
+    rows_read = len(batch.rows)
+    counts = {"rows_accepted": len(clean), "rows_superseded": len(superseded),
+              "rows_quarantined": len(quarantine)}
+    if rows_read != sum(counts.values()):
+        raise RuntimeError(f"cleaning lost rows: {rows_read} read but {counts} accounted for; "
+                           "please report this with the submissions folder")
+    by_reason = quarantine["reason_code"].value_counts().sort_index()
+    inputs = {}
+    if submissions_dir is not None:
+        names = sorted({f["name"] for f in batch.files_read} | {f["name"] for f in batch.files_rejected})
+        inputs = {n: hashlib.sha256((submissions_dir / n).read_bytes()).hexdigest() for n in names}
+    return {
+        "rows_read": rows_read, **counts,
+        "files_read": batch.files_read, "files_rejected": batch.files_rejected,
+        "unknown_columns": batch.unknown_columns,
+        "quarantine_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "provenance": {"package_version": __version__, "framework_sha256": framework.sha256,
+                       "inputs_sha256": inputs},
+    }
+
+
+# --- Schema and files -------------------------------------------------------------------------------------
+
+def clean_schema(framework: Framework) -> pa.DataFrameSchema:
+    """Build the pandera schema of ``submissions_clean`` from the framework's fields (types, ranges)."""
+    specs = field_specs(framework)
+    fixed = {
+        "region_code": pa.Column(str, pa.Check.str_matches(r"^\d{4}$")),
+        "official_name": pa.Column(str),
+        "region_type": pa.Column(str, pa.Check.isin(["Kabupaten", "Kota"])),
+        "province_name": pa.Column(str),
+        "source_file": pa.Column(str),
+        "source_row": pa.Column("int64", pa.Check.ge(2)),
+    }
+    columns = {
+        c: fixed[c] if c in fixed else _field_column(specs[c], required=c == "assessment_year")
+        for c in clean_field_columns(specs)
+    }
+    return pa.DataFrameSchema(columns, strict=True, ordered=True,
+                              unique=["region_code", "assessment_year"], name="submissions_clean")
+
+
+def _field_column(spec: FieldSpec, required: bool) -> pa.Column:
+    checks = []
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max))
+    if spec.type == "ordinal":
+        checks.append(pa.Check.isin(list(spec.allowed)))
+    dtype = {"integer": "Int64", "number": "float64", "money": "float64", "percent": "float64",
+             "likert": "float64", "boolean": "boolean", "datetime": "datetime64[us]"}.get(spec.type, str)
+    return pa.Column(dtype, checks, nullable=not required, coerce=spec.type == "datetime")
+
+
+def validate_clean(clean: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Check ``submissions_clean`` against :func:`clean_schema`; raise ``pandera.errors.SchemaError``."""
+    return clean_schema(framework).validate(clean)
+
+
+def _csv_ready(table: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as ``true``/``false``, datetimes as ISO 8601 text, for the CSV files only."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == "boolean":
+            out[column] = out[column].map({True: "true", False: "false"}, na_action="ignore")
+        elif pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime(ISO_FORMAT)
+    return out
+
+
+def write_outputs(result: CleaningResult, processed_dir: Path) -> dict[str, Path]:
+    """Write the stage's files into ``processed_dir`` (created) and return their paths."""
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    paths = {key: processed_dir / name for key, name in OUTPUT_FILES.items()}
+    csv_options = {"index": False, "encoding": "utf-8", "lineterminator": "\n"}
+    _csv_ready(result.clean).to_csv(paths["clean_csv"], **csv_options)
+    result.clean.to_parquet(paths["clean_parquet"], index=False)
+    result.quarantine.to_csv(paths["quarantine"], **csv_options)
+    result.superseded.to_csv(paths["superseded"], **csv_options)
+    result.log.to_csv(paths["log"], **csv_options)
+    paths["summary"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    return paths
+
+
+# --- What the notebook shows ------------------------------------------------------------------------------
+
+def quarantine_by_reason(result: CleaningResult) -> pd.DataFrame:
+    """Count quarantined rows per reason code, most frequent first, with one example detail each."""
+    quarantine = result.quarantine
+    if quarantine.empty:
+        return pd.DataFrame({"reason_code": pd.Series(dtype="str"), "rows": pd.Series(dtype="int64"),
+                             "example": pd.Series(dtype="str")})
+    return (quarantine.groupby("reason_code", as_index=False)
+            .agg(rows=("detail", "size"), example=("detail", "first"))
+            .sort_values(["rows", "reason_code"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True))
+
+
+def top_rules(result: CleaningResult, n: int = 10) -> pd.DataFrame:
+    """Return the ``n`` cleaning rules that changed the most values, with the fields they touched."""
+    log = result.log
+    if log.empty:
+        return pd.DataFrame({"rule": pd.Series(dtype="str"), "changes": pd.Series(dtype="int64"),
+                             "rows": pd.Series(dtype="int64"), "fields": pd.Series(dtype="str")})
+    rows = log["source_file"] + "#" + log["source_row"].astype("str")
+    return (log.assign(_row=rows).groupby("rule", as_index=False)
+            .agg(changes=("field", "size"), rows=("_row", "nunique"),
+                 fields=("field", lambda s: ", ".join(sorted(set(s)))))
+            .sort_values(["changes", "rule"], ascending=[False, True], kind="stable")
+            .head(n).reset_index(drop=True))
+
+
+def field_coverage(result: CleaningResult) -> pd.DataFrame:
+    """Return a region x field table, True where the accepted row has a value (for a coverage map)."""
+    clean = result.clean
+    fields = list(clean.columns[len(IDENTITY_COLUMNS):])
+    keys = ["region_code"] if clean["region_code"].is_unique else ["region_code", "assessment_year"]
+    return clean.set_index(keys)[fields].notna()

@@ -1,0 +1,585 @@
+"""The composite-index engine: the JRC/OECD method as implemented by COINr (bluefoxr/COINr).
+
+``build_index`` runs COINr's build stages, each optional, in the order of COINr's reference build
+(``build_example_coin()``, R/examples.R): denominate -> impute -> screen -> treat outliers -> normalise ->
+aggregate. Every stage is a small pure function on a units x indicators frame; the result is a frozen
+``IndexResult`` carrying scores, ranks, what each stage did, data statistics and the parameters that produced
+it. See ``docs/index_engine.md`` for each decision and the COINr source it follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smartcity_analysis import __version__
+from smartcity_analysis.index.stats import column_kurt, column_skew, indicator_statistics, unit_statistics
+
+__all__ = [
+    "IndexBuildError",
+    "IndexParams",
+    "IndexResult",
+    "IndexWarning",
+    "OutlierSpec",
+    "build_index",
+    "framework_from_coinr",
+]
+
+IMPUTE_METHODS = ("mean", "median", "group_mean", "group_median")
+NORMALISE_METHODS = ("minmax", "zscore", "rank", "goalposts")
+AGGREGATE_METHODS = ("arithmetic", "geometric", "geometric_shifted")
+_COINR_RENAME = {"iCode": "code", "Level": "level", "Parent": "parent", "Weight": "weight",
+                 "Direction": "direction", "Denominator": "denominator", "iName": "name"}
+
+
+class IndexWarning(UserWarning):
+    """Something in the data that the engine handled by a documented rule (e.g. a constant indicator)."""
+
+
+class IndexBuildError(ValueError):
+    """The index cannot be built from these inputs; the message names the code/unit and the fix."""
+
+
+@dataclass(frozen=True)
+class OutlierSpec:
+    """COINr's default two-stage outlier treatment (``Treat()`` defaults, R/treat.R).
+
+    Attributes
+    ----------
+    winmax : int
+        Stop winsorising once this many points share the treated extreme.
+    skew_thresh, kurt_thresh : float
+        An indicator passes when ``|skew| < skew_thresh`` or ``kurtosis < kurt_thresh``.
+    """
+
+    winmax: int = 5
+    skew_thresh: float = 2.0
+    kurt_thresh: float = 3.5
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """Everything that produced an ``IndexResult``: arguments, input hashes and versions."""
+
+    unit: str
+    denominate: bool
+    impute: str | None
+    impute_group: str | None
+    min_coverage: float | None
+    treat_outliers: OutlierSpec | None
+    normalise: Mapping[str, str]
+    aggregate: str
+    weights: Mapping[str, float]
+    data_sha256: str
+    framework_sha256: str
+    versions: Mapping[str, str]
+    stage_order: tuple[str, ...] = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """A built composite index.
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame
+        Indexed by unit; one column per framework code (normalised indicators, then aggregates by level).
+    ranks : pandas.DataFrame
+        Same shape; 1 = best, ties share the best rank (``rank(method="min", ascending=False)``).
+    treated : pandas.DataFrame
+        Tidy: ``indicator``, ``unit``, ``original``, ``treated``, ``treatment`` for every changed point.
+    treatment_summary : pandas.DataFrame
+        Per indicator: skew/kurtosis before and after, the treatment applied, points winsorised.
+    imputed : pandas.DataFrame
+        Tidy: ``unit``, ``indicator``, ``value``, ``method``.
+    screened_out : pandas.DataFrame
+        ``unit``, ``coverage``, ``reason`` for every unit removed.
+    excluded_indicators : pandas.DataFrame
+        ``indicator``, ``reason`` for indicators scored NaN and left out of aggregation.
+    indicator_stats, unit_stats : pandas.DataFrame
+        Data statistics before imputation (see ``index_stats``).
+    params : IndexParams
+        What produced the result.
+    framework : pandas.DataFrame
+        The validated framework (with the weights actually used).
+    """
+
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    treated: pd.DataFrame
+    treatment_summary: pd.DataFrame
+    imputed: pd.DataFrame
+    screened_out: pd.DataFrame
+    excluded_indicators: pd.DataFrame
+    indicator_stats: pd.DataFrame
+    unit_stats: pd.DataFrame
+    params: IndexParams
+    framework: pd.DataFrame = field(repr=False)
+
+    @property
+    def indicator_codes(self) -> list[str]:
+        """Level-1 codes in framework order."""
+        return self.framework.loc[self.framework["level"] == 1, "code"].tolist()
+
+    @property
+    def parents(self) -> dict[str, str]:
+        """Map each code to its parent (``""`` at the top)."""
+        return dict(zip(self.framework["code"], self.framework["parent"], strict=True))
+
+
+# ---------------------------------------------------------------------------------------------- framework
+
+
+def framework_from_coinr(imeta: pd.DataFrame) -> pd.DataFrame:
+    """Turn a COINr ``iMeta`` table into an engine framework.
+
+    Parameters
+    ----------
+    imeta : pandas.DataFrame
+        COINr metadata with ``iCode``, ``Level``, ``Parent``, ``Weight``, ``Direction``, ``Type`` and
+        optionally ``Denominator``, ``iName`` and goalpost columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``level``, ``parent``, ``weight``, ``direction`` (and ``denominator``, ``name`` and
+        any other column, unchanged), without the rows of type Group and Denominator.
+    """
+    tree = imeta[~imeta["Type"].isin(["Group", "Denominator"])]
+    out = tree.rename(columns=_COINR_RENAME).drop(columns=["Type"]).reset_index(drop=True)
+    out["level"] = out["level"].astype(int)
+    out["parent"] = out["parent"].fillna("").astype(str)
+    if "denominator" in out:
+        out["denominator"] = out["denominator"].fillna("").astype(str)
+    return out
+
+
+def _validate_framework(framework: pd.DataFrame, weights: Mapping[str, float] | None) -> pd.DataFrame:
+    missing = {"code", "level", "parent", "weight"} - set(framework.columns)
+    if missing:
+        raise IndexBuildError(f"framework lacks column(s) {sorted(missing)}; required: code, level, parent, "
+                              "weight, direction (indicators) and optionally denominator")
+    fw = framework.copy()
+    fw["code"] = fw["code"].astype(str)
+    fw["level"] = fw["level"].astype(int)
+    fw["parent"] = fw["parent"].fillna("").astype(str)
+    fw["weight"] = fw["weight"].astype(float)
+    fw["direction"] = fw["direction"].fillna(1.0).astype(float) if "direction" in fw else 1.0
+    if fw["code"].duplicated().any():
+        raise IndexBuildError(f"framework codes repeat: {sorted(fw.loc[fw['code'].duplicated(), 'code'])}")
+    if fw["level"].min() != 1:
+        raise IndexBuildError("framework has no level-1 rows (indicators)")
+    level_of = dict(zip(fw["code"], fw["level"], strict=True))
+    for code, level, parent in fw[["code", "level", "parent"]].itertuples(index=False):
+        if parent and level_of.get(parent) != level + 1:
+            raise IndexBuildError(f"framework row {code!r}: parent {parent!r} must be a code of level "
+                                  f"{level + 1}")
+    bad_dir = fw.loc[(fw["level"] == 1) & ~fw["direction"].isin([1.0, -1.0]), "code"].tolist()
+    if bad_dir:
+        raise IndexBuildError(f"indicator direction must be +1 or -1: {bad_dir}")
+    if weights:
+        unknown = sorted(set(weights) - set(fw["code"]))
+        if unknown:
+            raise IndexBuildError(f"weights given for codes not in the framework: {unknown}")
+        fw["weight"] = fw["code"].map(lambda c: float(weights.get(c, np.nan))).fillna(fw["weight"])
+    return fw
+
+
+def _hash_frame(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
+
+
+def _indicator_frame(data: pd.DataFrame, fw: pd.DataFrame, unit: str) -> pd.DataFrame:
+    if unit not in data.columns:
+        raise IndexBuildError(f"data has no unit column {unit!r}")
+    if data[unit].duplicated().any():
+        raise IndexBuildError(f"unit(s) appear more than once in {unit!r}: "
+                              f"{sorted(data.loc[data[unit].duplicated(), unit].astype(str))}")
+    codes = fw.loc[fw["level"] == 1, "code"].tolist()
+    absent = [c for c in codes if c not in data.columns]
+    if absent:
+        raise IndexBuildError(f"indicator column(s) missing from the data: {absent}")
+    values = data.set_index(unit)[codes]
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise IndexBuildError(f"indicator columns must be numeric ({exc}); clean the data first") from exc
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def _denominate(values: pd.DataFrame, data: pd.DataFrame, fw: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """Divide each indicator by its denominator column (COINr ``Denominate()``, R/denominate.R)."""
+    if "denominator" not in fw:
+        raise IndexBuildError("denominate=True but the framework has no 'denominator' column")
+    pairs = fw.loc[(fw["level"] == 1) & (fw["denominator"].fillna("") != ""), ["code", "denominator"]]
+    absent = sorted(set(pairs["denominator"]) - set(data.columns))
+    if absent:
+        raise IndexBuildError(f"denominator column(s) missing from the data: {absent}")
+    dens = data.set_index(unit)[pairs["denominator"].tolist()].astype(float)
+    dens.columns = pairs["code"].tolist()
+    zero = dens.columns[(dens == 0).any()].tolist()
+    if zero:
+        warnings.warn(f"zero denominator for indicator(s) {zero}: those values become missing",
+                      IndexWarning, stacklevel=3)
+    out = values.copy()
+    out[dens.columns] = (values[dens.columns] / dens.where(dens != 0)).to_numpy()
+    return out
+
+
+def _impute(values: pd.DataFrame, method: str, groups: pd.Series | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill missing values column by column (COINr ``i_mean``, ``i_median``, ``i_*_grp``, R/impute.R)."""
+    stat = "mean" if method.endswith("mean") else "median"
+    if method.startswith("group"):
+        fill = values.groupby(groups, dropna=True).transform(stat)  # units with no group stay missing
+    else:
+        fill = pd.DataFrame(np.broadcast_to(values.agg(stat).to_numpy(), values.shape),
+                            index=values.index, columns=values.columns)
+    mask = values.isna() & fill.notna()
+    imputed = values.where(~mask, fill)
+    record = (fill.where(mask).rename_axis(index="unit", columns="indicator").stack().dropna()
+              .rename("value").reset_index().assign(method=method))
+    left = imputed.columns[imputed.isna().any()].tolist()
+    if left:
+        warnings.warn(f"imputation ({method}) left values missing in {left} (a group with no data for it, "
+                      "or units without a group); they are skipped in aggregation",
+                      IndexWarning, stacklevel=3)
+    return imputed, record
+
+
+def _screen(values: pd.DataFrame, min_coverage: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop units whose share of available indicators is below ``min_coverage`` (COINr ``Screen()``)."""
+    coverage = values.notna().mean(axis=1)
+    keep = coverage >= min_coverage
+    dropped = pd.DataFrame({"unit": coverage.index[~keep], "coverage": coverage[~keep].to_numpy(),
+                            "reason": f"coverage below {min_coverage:g}"})
+    return values[keep], dropped
+
+
+def _passes(x: np.ndarray, spec: OutlierSpec) -> tuple[bool, float, float]:
+    sk = float(column_skew(x[:, None])[0])
+    kt = float(column_kurt(x[:, None])[0])
+    if np.isnan(sk) or np.isnan(kt):
+        return True, sk, kt
+    return bool(abs(sk) < spec.skew_thresh or kt < spec.kurt_thresh), sk, kt
+
+
+def _winsorise(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """COINr ``winsorise()`` (R/treat.R): reassign the extreme point(s) to the next value, repeatedly."""
+    x = x.copy()
+    hi = np.zeros(len(x), dtype=bool)
+    lo = np.zeros(len(x), dtype=bool)
+    nwin = 0
+    passing = _passes(x, spec)[0]
+    while not passing and nwin < spec.winmax:
+        if column_skew(x[:, None])[0] >= 0:
+            hi = x == np.nanmax(x)
+            x[hi] = np.nanmax(x[~hi])
+        else:
+            lo = x == np.nanmin(x)
+            x[lo] = np.nanmin(x[~lo])
+        nwin = int(hi.sum() + lo.sum())  # COINr counts the points at the latest treated extreme(s)
+        passing = _passes(x, spec)[0]
+    return x, hi, lo, nwin
+
+
+def _log_ct(x: np.ndarray) -> np.ndarray:
+    """COINr ``log_CT()``: ``log(x - min + 0.01 * (max - min))``."""
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    return np.log(x - lo + 0.01 * (hi - lo))
+
+
+def _treat_one(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Two-stage treatment of one indicator (COINr ``Treat.numeric()``); returns values, labels, summary."""
+    labels = np.full(len(x), "", dtype=object)
+    ok0, sk0, kt0 = _passes(x, spec)
+    summary = {"skew_before": sk0, "kurtosis_before": kt0, "passed_before": ok0, "treatment": "none",
+               "n_winsorised": 0}
+    if ok0:
+        out = x
+    else:
+        win, hi, lo, nwin = _winsorise(x, spec)
+        summary["n_winsorised"] = nwin
+        if _passes(win, spec)[0]:
+            out, summary["treatment"] = win, "winsorise"
+            labels[hi] = "winsorised_high"
+            labels[lo] = "winsorised_low"
+        else:  # COINr default combine_treat = FALSE: log the *original* values
+            out, summary["treatment"] = _log_ct(x), "log_CT"
+            labels[~np.isnan(x)] = "log_CT"
+    ok2, sk2, kt2 = _passes(out, spec)
+    summary.update(skew_after=sk2, kurtosis_after=kt2, passed_after=ok2)
+    return out, labels, summary
+
+
+def _treat(values: pd.DataFrame, spec: OutlierSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    treated = values.copy()
+    points, summaries = [], []
+    for code in values.columns:  # per indicator; each pass is vectorised over units
+        x = values[code].to_numpy(dtype=float)
+        if np.sum(~np.isnan(x)) < 4:
+            continue
+        out, labels, summary = _treat_one(x, spec)
+        treated[code] = out
+        summaries.append({"indicator": code, **summary})
+        changed = labels != ""
+        points.append(pd.DataFrame({"indicator": code, "unit": values.index[changed],
+                                    "original": x[changed], "treated": out[changed],
+                                    "treatment": labels[changed]}))
+    cols = ["indicator", "unit", "original", "treated", "treatment"]
+    point_table = pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=cols)
+    summary_table = pd.DataFrame(summaries)
+    return treated, point_table[cols], summary_table
+
+
+def _normalise_spec(normalise: str | Mapping[str, str], fw: pd.DataFrame) -> dict[str, str]:
+    codes = fw.loc[fw["level"] == 1, "code"].tolist()
+    if isinstance(normalise, str):
+        default, overrides = normalise, {}
+    else:
+        overrides = {k: v for k, v in normalise.items() if k != "default"}
+        default = normalise.get("default", "minmax")
+    column = fw.set_index("code")["normalise"] if "normalise" in fw else pd.Series(dtype=object)
+    spec = {c: overrides.get(c) or (column.get(c) if pd.notna(column.get(c)) and column.get(c) else default)
+            for c in codes}
+    unknown_codes = sorted(set(overrides) - set(codes))
+    if unknown_codes:
+        raise IndexBuildError(f"normalise overrides for codes that are not indicators: {unknown_codes}")
+    bad = sorted({m for m in spec.values() if m not in NORMALISE_METHODS})
+    if bad:
+        raise IndexBuildError(f"unknown normalisation method(s) {bad}; use one of {NORMALISE_METHODS}")
+    return spec
+
+
+def _normalise(values: pd.DataFrame, fw: pd.DataFrame, spec: dict[str, str]) -> tuple[pd.DataFrame, list]:
+    """Apply direction, then normalise each indicator (COINr ``n_minmax`` etc., R/normalise.R)."""
+    direction = fw.set_index("code").loc[values.columns, "direction"].to_numpy()
+    x = values.to_numpy(dtype=float) * direction
+    lo, hi = np.nanmin(x, axis=0, initial=np.inf, where=~np.isnan(x)), np.nanmax(
+        x, axis=0, initial=-np.inf, where=~np.isnan(x))
+    methods = np.array([spec[c] for c in values.columns])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        minmax = (x - lo) / (hi - lo) * 100.0
+        zscore = (x - np.nanmean(x, axis=0)) / np.nanstd(x, axis=0, ddof=1)
+        ranks = pd.DataFrame(x).rank(method="min").to_numpy()
+        pct = (ranks - 1) / (np.sum(~np.isnan(x), axis=0) - 1) * 100.0
+    out = np.where(methods == "minmax", minmax, np.where(methods == "zscore", zscore, pct))
+    constant = (hi - lo == 0) & (methods != "goalposts")
+    if (methods == "goalposts").any():
+        out = np.where(methods == "goalposts", _goalposts(values, fw), out)
+    out[:, constant] = np.nan
+    excluded = [(c, "constant: a single distinct value") for c in values.columns[constant]]
+    return pd.DataFrame(out, index=values.index, columns=values.columns), excluded
+
+
+def _goalposts(values: pd.DataFrame, fw: pd.DataFrame) -> np.ndarray:
+    """COINr ``n_goalposts``: distance from the lower to the upper goalpost, truncated, on 0-100."""
+    need = {"goalpost_lower", "goalpost_upper"}
+    if not need <= set(fw.columns):
+        raise IndexBuildError("goalposts normalisation needs framework columns goalpost_lower and "
+                              "goalpost_upper")
+    gp = fw.set_index("code").loc[values.columns]
+    low, up = gp["goalpost_lower"].to_numpy(float), gp["goalpost_upper"].to_numpy(float)
+    direction = gp["direction"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(direction > 0, (values.to_numpy(float) - low) / (up - low),
+                     (values.to_numpy(float) - up) / (low - up))
+    return np.clip(y, 0.0, 1.0) * 100.0
+
+
+def _aggregate(norm: pd.DataFrame, fw: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Aggregate level by level over the children with data, weights rescaled (COINr ``a_amean``)."""
+    scores = norm.copy()
+    for level in range(2, int(fw["level"].max()) + 1):
+        new = {}
+        for code in fw.loc[fw["level"] == level, "code"]:
+            kids = fw[fw["parent"] == code]
+            if kids.empty:
+                raise IndexBuildError(f"aggregate {code!r} has no children in the framework")
+            child = scores[kids["code"].tolist()].to_numpy(dtype=float)
+            new[code] = _weighted_mean(child, kids["weight"].to_numpy(float), method, code, scores.index)
+        scores = pd.concat([scores, pd.DataFrame(new, index=scores.index)], axis=1)
+    return scores
+
+
+def _weighted_mean(child: np.ndarray, w: np.ndarray, method: str, code: str, units: pd.Index) -> np.ndarray:
+    has = ~np.isnan(child)
+    wsum = has @ w
+    if method == "arithmetic":
+        total = np.where(has, child, 0.0) @ w
+    else:
+        shifted = child + 1.0 if method == "geometric_shifted" else child
+        bad = has & (shifted <= 0)
+        if bad.any():
+            rows = sorted(units[bad.any(axis=1)].astype(str))[:10]
+            raise IndexBuildError(
+                f"geometric aggregation of {code!r} met zero or negative child scores (units {rows}); "
+                "use aggregate='geometric_shifted' (0-100 scores) or normalise to strictly positive values")
+        with np.errstate(divide="ignore"):
+            total = np.where(has, np.log(np.where(has, shifted, 1.0)), 0.0) @ w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / wsum
+    if method == "arithmetic":
+        return np.where(wsum > 0, mean, np.nan)
+    back = np.exp(mean) - (1.0 if method == "geometric_shifted" else 0.0)
+    return np.where(wsum > 0, back, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------- the build
+
+
+def _check_inputs(impute, impute_group, data, aggregate, min_coverage) -> None:
+    if impute is not None and impute not in IMPUTE_METHODS:
+        raise IndexBuildError(f"impute={impute!r} is not one of {IMPUTE_METHODS}")
+    if impute in ("group_mean", "group_median") and impute_group not in data.columns:
+        raise IndexBuildError(f"impute={impute!r} needs impute_group, a column of the data "
+                              f"(got {impute_group!r})")
+    if aggregate not in AGGREGATE_METHODS:
+        raise IndexBuildError(f"aggregate={aggregate!r} is not one of {AGGREGATE_METHODS}")
+    if min_coverage is not None and not 0 <= min_coverage <= 1:
+        raise IndexBuildError(f"min_coverage must be between 0 and 1 (got {min_coverage})")
+
+
+def _drop_empty_units(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    empty = values.isna().all(axis=1)
+    if empty.any():
+        warnings.warn(f"unit(s) with no indicator data, left out of the index: "
+                      f"{sorted(values.index[empty].astype(str))}", IndexWarning, stacklevel=3)
+    dropped = pd.DataFrame({"unit": values.index[empty], "coverage": 0.0, "reason": "no indicator data"})
+    return values[~empty], dropped
+
+
+def _check_empty_indicators(values: pd.DataFrame) -> None:
+    empty = values.columns[values.isna().all()].tolist()
+    if empty:
+        raise IndexBuildError(f"indicator(s) with no data in any unit: {empty}; fix the data column or "
+                              "remove the indicator from the framework")
+
+
+def _ranks(scores: pd.DataFrame) -> pd.DataFrame:
+    return scores.rank(method="min", ascending=False).astype("Float64")
+
+
+def build_index(
+    data: pd.DataFrame,
+    framework: pd.DataFrame,
+    unit: str = "uCode",
+    denominate: bool = False,
+    impute: str | None = None,
+    impute_group: str | None = None,
+    min_coverage: float | None = None,
+    treat_outliers: bool | OutlierSpec = False,
+    normalise: str | Mapping[str, str] = "minmax",
+    aggregate: str = "arithmetic",
+    weights: Mapping[str, float] | None = None,
+) -> IndexResult:
+    """Build a composite index by the JRC/OECD method, reproducing COINr.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit: the unit column, the indicator columns, any denominator and group columns.
+    framework : pandas.DataFrame
+        ``code``, ``level`` (1 = indicator), ``parent``, ``weight``, ``direction`` (+1/-1), optional
+        ``denominator``, ``normalise`` (per-indicator method), ``goalpost_lower`` / ``goalpost_upper``.
+    unit : str, default "uCode"
+        The unit identifier column.
+    denominate : bool, default False
+        Divide indicators by their ``denominator`` column.
+    impute : {None, "mean", "median", "group_mean", "group_median"}
+        Column-by-column imputation; the group methods use ``impute_group``.
+    impute_group : str, optional
+        Data column defining groups for group imputation.
+    min_coverage : float, optional
+        Drop units whose share of available indicators is below this (0-1). Measured where COINr measures
+        it in its reference build: after imputation.
+    treat_outliers : bool or OutlierSpec, default False
+        ``True`` applies COINr's default treatment (``OutlierSpec()``).
+    normalise : str or mapping, default "minmax"
+        ``"minmax"`` (0-100), ``"zscore"``, ``"rank"`` (percentile 0-100), ``"goalposts"`` (0-100); or a
+        mapping ``{"default": ..., code: method}``. A framework ``normalise`` column also overrides.
+    aggregate : {"arithmetic", "geometric", "geometric_shifted"}
+        Weighted mean over the children with data, weights rescaled over them.
+    weights : mapping, optional
+        ``code -> weight`` overriding framework weights.
+
+    Returns
+    -------
+    IndexResult
+
+    Raises
+    ------
+    IndexBuildError
+        Invalid framework or arguments, missing columns, an indicator with no data, geometric aggregation
+        of non-positive scores, or no unit left to score.
+
+    Warns
+    -----
+    IndexWarning
+        Constant indicator (excluded from aggregation), unit with no data (left out), values left missing
+        by imputation, zero denominators, aggregates with no data for some units.
+    """
+    _check_inputs(impute, impute_group, data, aggregate, min_coverage)
+    fw = _validate_framework(framework, weights)
+    spec = OutlierSpec() if treat_outliers is True else (treat_outliers or None)
+    norm_spec = _normalise_spec(normalise, fw)
+    raw = _indicator_frame(data, fw, unit)
+    values = _denominate(raw, data, fw, unit) if denominate else raw
+    _check_empty_indicators(values)
+    values, no_data = _drop_empty_units(values)
+    before_imputation = values
+    imputed_record = pd.DataFrame(columns=["unit", "indicator", "value", "method"])
+    if impute:
+        groups = data.set_index(unit)[impute_group].reindex(values.index) if impute_group else None
+        values, imputed_record = _impute(values, impute, groups)
+    screened = pd.DataFrame(columns=["unit", "coverage", "reason"])
+    if min_coverage is not None:
+        values, screened = _screen(values, min_coverage)
+    if values.empty:
+        raise IndexBuildError("no unit left to score after screening; lower min_coverage")
+    summary = pd.DataFrame()
+    points = pd.DataFrame(columns=["indicator", "unit", "original", "treated", "treatment"])
+    if spec is not None:
+        values, points, summary = _treat(values, spec)
+    norm, excluded = _normalise(values, fw, norm_spec)
+    for code, reason in excluded:
+        warnings.warn(f"indicator {code!r} is {reason}; it is scored NaN and left out of aggregation",
+                      IndexWarning, stacklevel=2)
+    scores = _aggregate(norm, fw, aggregate)
+    _warn_empty_aggregates(scores, fw)
+    imputed_mask = (before_imputation.isna() & ~values.reindex(before_imputation.index).isna())
+    params = IndexParams(
+        unit=unit, denominate=denominate, impute=impute, impute_group=impute_group, min_coverage=min_coverage,
+        treat_outliers=spec, normalise=MappingProxyType(norm_spec), aggregate=aggregate,
+        weights=MappingProxyType(dict(zip(fw["code"], fw["weight"], strict=True))),
+        data_sha256=_hash_frame(data), framework_sha256=_hash_frame(framework),
+        versions=MappingProxyType({"smartcity_analysis": __version__, "pandas": pd.__version__,
+                                   "numpy": np.__version__}),
+    )
+    return IndexResult(
+        scores=scores, ranks=_ranks(scores), treated=points, treatment_summary=summary,
+        imputed=imputed_record.reset_index(drop=True),
+        screened_out=pd.concat([no_data, screened], ignore_index=True) if len(no_data) else screened,
+        excluded_indicators=pd.DataFrame(excluded, columns=["indicator", "reason"]),
+        indicator_stats=indicator_statistics(before_imputation, fw.set_index("code")["parent"]),
+        unit_stats=unit_statistics(before_imputation, imputed_mask),
+        params=params, framework=fw,
+    )
+
+
+def _warn_empty_aggregates(scores: pd.DataFrame, fw: pd.DataFrame) -> None:
+    aggs = fw.loc[fw["level"] > 1, "code"]
+    empty = scores[aggs].isna()
+    if empty.to_numpy().any():
+        which = {code: sorted(scores.index[empty[code]].astype(str))[:5]
+                 for code in aggs if empty[code].any()}
+        warnings.warn(f"aggregate(s) without any child data for some units (scored NaN): {which}",
+                      IndexWarning, stacklevel=3)

@@ -1,0 +1,199 @@
+"""The readiness-profile estimator (scikit-learn contract) and its bootstrap stability check.
+
+Regions are clustered (k-means) on their aspect and dimension scores, standardised so that each score counts
+equally. The number of profiles is chosen from a range by the mean silhouette; stability is checked by bootstrap
+resampling (adjusted Rand index between the full-data labels and those of a model refitted on a resample).
+Labels are deterministic and ordered by mean readiness (profile 1 = most ready).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+
+class ReadinessProfiles(ClusterMixin, BaseEstimator):
+    """K-means readiness profiles with the number of profiles chosen by silhouette.
+
+    Parameters
+    ----------
+    k_min, k_max : int
+        The range of profile counts tried (inclusive).
+    n_init : int
+        K-means restarts per k (the best inertia is kept).
+    readiness_columns : sequence of str, optional
+        Columns whose mean orders the profiles (profile 1 has the highest centroid mean over them); default all
+        features.
+    random_state : int
+        Seed of k-means; the same seed gives the same labels.
+
+    Attributes
+    ----------
+    feature_names_in_ : numpy.ndarray
+        The feature columns seen in ``fit``.
+    scaler_ : sklearn.preprocessing.StandardScaler
+        Standardisation learned on the fitted data.
+    silhouette_by_k_ : pandas.Series
+        Mean silhouette for each k tried (index ``k``).
+    n_profiles_ : int
+        The chosen k: the highest silhouette; ties go to the smaller k.
+    kmeans_ : sklearn.cluster.KMeans
+        The k-means model at the chosen k.
+    label_map_ : numpy.ndarray
+        ``label_map_[kmeans_label]`` is the profile id (1 = most ready).
+    labels_ : numpy.ndarray
+        Profile id of each fitted row.
+    cluster_centers_ : pandas.DataFrame
+        Centroids in the features' original units, indexed by ``profile_id``.
+    """
+
+    def __init__(self, k_min: int = 2, k_max: int = 8, n_init: int = 20,
+                 readiness_columns: Sequence[str] | None = None, random_state: int = 0):
+        self.k_min = k_min
+        self.k_max = k_max
+        self.n_init = n_init
+        self.readiness_columns = readiness_columns
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ReadinessProfiles:  # noqa: N803 - scikit-learn naming
+        """Choose k by silhouette, fit k-means and order the profiles by readiness.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            One row per region, one column per feature; no missing values.
+        y : ignored
+
+        Returns
+        -------
+        ReadinessProfiles
+            The fitted estimator.
+        """
+        frame = _check_features(X)
+        k_values = _k_range(self.k_min, self.k_max, len(frame))
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.scaler_ = StandardScaler().fit(frame.to_numpy())
+        scaled = self.scaler_.transform(frame.to_numpy())
+        fits = {k: self._kmeans(k).fit(scaled) for k in k_values}
+        self.silhouette_by_k_ = pd.Series(
+            {k: silhouette_score(scaled, fits[k].labels_) for k in k_values}, name="silhouette"
+        ).rename_axis("k")
+        self.n_profiles_ = int(self.silhouette_by_k_.idxmax())
+        self.kmeans_ = fits[self.n_profiles_]
+        centers = pd.DataFrame(self.scaler_.inverse_transform(self.kmeans_.cluster_centers_),
+                               columns=frame.columns)
+        self.label_map_ = _readiness_order(centers, self.readiness_columns)
+        self.labels_ = self.label_map_[self.kmeans_.labels_]
+        centers.index = pd.Index(self.label_map_, name="profile_id")
+        self.cluster_centers_ = centers.sort_index()
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803 - scikit-learn naming
+        """Return the profile id (1 = most ready) of each row."""
+        return self.label_map_[self.kmeans_.predict(self._scaled(X))]
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803 - scikit-learn naming
+        """Return the distance of each row to each profile's centroid (standardised units; column j = profile j+1)."""
+        distances = self.kmeans_.transform(self._scaled(X))
+        order = np.argsort(self.label_map_)
+        return distances[:, order]
+
+    def _scaled(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        frame = _check_features(X)[list(self.feature_names_in_)]
+        return self.scaler_.transform(frame.to_numpy())
+
+    def _kmeans(self, k: int) -> KMeans:
+        return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
+
+
+@dataclass(frozen=True)
+class StabilityResult:
+    """Bootstrap stability of a profile solution.
+
+    Attributes
+    ----------
+    ari : numpy.ndarray
+        Adjusted Rand index of each bootstrap refit against the full-data labels (on all regions).
+    n_profiles : int
+        The k held fixed in the refits.
+    random_state : int
+        Seed of the resampling.
+    """
+
+    ari: np.ndarray
+    n_profiles: int
+    random_state: int
+
+    @property
+    def summary(self) -> pd.Series:
+        """Mean, median, 5th and 95th percentile of the ARI, and the number of resamples."""
+        return pd.Series({
+            "n_bootstrap": len(self.ari), "n_profiles": self.n_profiles,
+            "ari_mean": float(np.mean(self.ari)), "ari_median": float(np.median(self.ari)),
+            "ari_p05": float(np.quantile(self.ari, 0.05)), "ari_p95": float(np.quantile(self.ari, 0.95)),
+        })
+
+
+def bootstrap_stability(model: ReadinessProfiles, X: pd.DataFrame, n_bootstrap: int = 200,
+                        random_state: int = 0) -> StabilityResult:
+    """Refit at the chosen k on bootstrap resamples and compare with the full-data labels.
+
+    Parameters
+    ----------
+    model : ReadinessProfiles
+        A fitted estimator.
+    X : pandas.DataFrame
+        The data it was fitted on.
+    n_bootstrap : int
+        Number of resamples.
+    random_state : int
+        Seed of the resampling (the refits reuse the model's own seed).
+
+    Returns
+    -------
+    StabilityResult
+        One adjusted Rand index per resample; 1 means the same partition of all regions.
+    """
+    rng = np.random.default_rng(random_state)
+    k = model.n_profiles_
+    refit = clone(model).set_params(k_min=k, k_max=k)
+    ari = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        sample = X.iloc[rng.integers(0, len(X), len(X))]
+        ari[b] = adjusted_rand_score(model.labels_, clone(refit).fit(sample).predict(X))
+    return StabilityResult(ari=ari, n_profiles=k, random_state=random_state)
+
+
+def _check_features(X: Any) -> pd.DataFrame:  # noqa: N803
+    frame = pd.DataFrame(X)
+    if frame.isna().any().any():
+        bad = frame.index[frame.isna().any(axis=1)].tolist()[:5]
+        raise ValueError(f"profile features are missing for region(s) {bad}; the index should impute them")
+    return frame.astype(float)
+
+
+def _k_range(k_min: int, k_max: int, n_rows: int) -> list[int]:
+    upper = min(int(k_max), n_rows - 1)
+    if int(k_min) < 2 or upper < int(k_min):
+        raise ValueError(f"cannot try {k_min}..{k_max} profiles on {n_rows} regions (need 2 <= k < regions)")
+    return list(range(int(k_min), upper + 1))
+
+
+def _readiness_order(centers: pd.DataFrame, readiness_columns: Sequence[str] | None) -> np.ndarray:
+    columns = list(readiness_columns) if readiness_columns is not None else list(centers.columns)
+    readiness = centers[columns].mean(axis=1).to_numpy()
+    # Highest readiness first; exact ties fall back to the full centroid, so the order never depends on k-means.
+    keys = [*(-centers[c].to_numpy() for c in reversed(centers.columns)), -readiness]
+    order = np.lexsort(keys)
+    label_map = np.empty(len(centers), dtype=int)
+    label_map[order] = np.arange(1, len(centers) + 1)
+    return label_map
+
