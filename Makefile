@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup run test lint sample clean-outputs benchmark
+.PHONY: help setup run test lint sample notebooks clean-outputs benchmark
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: $(STAMP)  ## Lint the package and tests
 
 sample: $(STAMP)  ## Regenerate the bundled sample round (byte-identical for the same seed)
 	$(BIN)/smartcity sample --seed 2021 --out data/raw/submissions/sample-2021
+
+notebooks: $(STAMP)  ## Re-execute the committed notebooks in place on the bundled sample round
+	$(BIN)/python -m smartcity_analysis.reports.runner
 
 benchmark: $(STAMP)  ## Run the benchmarks and print the ratios
 	$(BIN)/python benchmarks/bench_index.py

@@ -32,6 +32,7 @@ _BACK_LABEL = {"id": "← Kembali ke daftar wilayah", "en": "← Back to the lis
 # Cells with this tag are for the reader of the notebook in JupyterLab (e.g. an English note on what the
 # notebook does) and are left out of the HTML page, which is in the report's language only.
 REMOVE_CELL_TAG = "remove_cell"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def make_exporter() -> HTMLExporter:
@@ -49,16 +50,23 @@ def make_exporter() -> HTMLExporter:
 
 
 def normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return a copy of ``nb`` without run-dependent metadata: cell ids numbered, no timings.
+    """Return a copy of ``nb`` without run-dependent metadata: cell ids and widget ids numbered, no timings.
 
     Papermill gives injected cells random ids and records start and end times; those would make two runs
     on the same inputs differ. Timings belong in ``manifest.json``.
     """
     nb = copy.deepcopy(nb)
+    widgets = 0
     for position, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{position:03d}"
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if isinstance(view, dict) and "model_id" in view:
+                # A random id per execution; the widget state it points to is dropped below anyway.
+                view["model_id"] = f"widget-{widgets:03d}"
+                widgets += 1
     papermill = nb.metadata.get("papermill")
     if papermill is not None:
         for key in ("start_time", "end_time", "duration", "exception", "input_path", "output_path",

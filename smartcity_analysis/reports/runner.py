@@ -183,6 +183,27 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
     return executed
 
 
+def execute_committed_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """Re-execute the committed notebooks in place on the bundled sample round, with their own defaults.
+
+    The notebooks in ``notebooks/`` are committed executed, so a reviewer can read them anywhere; run this
+    (``make notebooks``) when what they call changes. They run in pipeline order (each stage writes what the
+    next reads, into ``data/processed``), and are written normalised (:func:`normalise_notebook`), so that
+    re-executing unchanged code changes no byte.
+
+    Returns
+    -------
+    list of Path
+        The notebooks executed, in order.
+    """
+    folder = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
+    done = []
+    for name in (*STAGE_NOTEBOOKS, "04b_what_if.ipynb", REPORT_NOTEBOOK, SUMMARY_NOTEBOOK):
+        execute_stage(folder / name, folder / name, {})
+        done.append(folder / name)
+    return done
+
+
 # --- Region reports on warm kernels ------------------------------------------------------------------------
 class WarmKernel:
     """One kernel that executes notebook after notebook, with the namespace reset in between.
@@ -620,3 +641,8 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+if __name__ == "__main__":
+    for executed_path in execute_committed_notebooks():
+        print(f"executed {executed_path}")

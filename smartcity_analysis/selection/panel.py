@@ -26,6 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from smartcity_analysis.config import Framework
+from smartcity_analysis.index.indicators import framework_table
+from smartcity_analysis.selection.uncertainty import effective_weights, tree_from_table
 
 PANEL_COLUMNS = ["region_code", "assessment_class", "assessor_score", "objective_index"]
 
@@ -297,9 +299,6 @@ def load_panel_data(processed_dir: str | Path, framework: Framework) -> pd.DataF
 
     The objective indicators are weighted by their nominal share of the readiness index (aspects view).
     """
-    from smartcity_analysis.index.indicators import framework_table
-    from smartcity_analysis.selection.uncertainty import effective_weights, tree_from_table
-
     folder = Path(processed_dir)
     read = {"dtype": {"region_code": str}, "encoding": "utf-8"}
     tree = tree_from_table(framework_table(framework, "aspects"))

@@ -11,6 +11,8 @@ import pandas as pd
 from smartcity_analysis.selection.charts import plot_selection_changes
 from smartcity_analysis.selection.ranking import (
     SelectionParams,
+    compare_selections,
+    select,
 )
 from smartcity_analysis.selection.uncertainty import (
     CHOICE_COLUMNS,
@@ -65,8 +67,6 @@ def what_if(inputs: UncertaintyInputs, candidates: pd.DataFrame, baseline: pd.Da
     selection_params : SelectionParams
         The scenario's selection rule.
     """
-    from smartcity_analysis.selection.ranking import compare_selections, select
-
     if (impute, normalise) not in inputs.matrices:
         raise ValueError(f"no indicator matrix for impute={impute!r}, normalise={normalise!r}; "
                          f"available: {sorted(inputs.matrices)}")

@@ -122,7 +122,7 @@ def test_nothing_leaks_between_regions_in_a_warm_kernel(processed):
     assert pages[0] != pages[1]
 
 
-def test_run_round_end_to_end_with_stub_stages(processed, tmp_path):
+def test_run_round_end_to_end_with_stub_stages(processed, tmp_path, capfd):
     folder, codes = processed
     work = tmp_path / "processed"
     shutil.copytree(folder, work)
@@ -139,7 +139,11 @@ def test_run_round_end_to_end_with_stub_stages(processed, tmp_path):
     submissions.mkdir()
     (submissions / "a.csv").write_text("region_code\n3273\n", encoding="utf-8")
     result = run_round(submissions, work, tmp_path / "reports", workers=2, quota=3, language="en",
-                       notebooks_dir=notebooks, progress=False)
+                       notebooks_dir=notebooks, progress=True)
+    terminal = capfd.readouterr()  # file descriptors: what the kernels print reaches the terminal through them
+    assert "Kernel is running over TCP" not in terminal.err + terminal.out
+    assert "04_rank_and_select" in terminal.err and "stages: 100%" in terminal.err  # the stage bar names each
+    assert "region reports: 100%" in terminal.err
     assert result.exit_code == 1
     assert [f.item for f in result.failures] == ["9999"]
     assert result.rendered == tuple(codes)
