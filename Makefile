@@ -37,7 +37,5 @@ sample: $(STAMP)  ## Regenerate the bundled sample round (byte-identical for the
 notebooks: $(STAMP)  ## Re-execute the committed notebooks in place on the bundled sample round
 	$(BIN)/python -m smartcity_analysis.reports.runner
 
-benchmark: $(STAMP)  ## Run the benchmarks and print the ratios
-	$(BIN)/python benchmarks/bench_index.py
-	$(BIN)/python benchmarks/bench_uncertainty.py
-	$(BIN)/python benchmarks/bench_reports.py
+benchmark: $(STAMP)  ## Time every stage at every size, print one table, write docs/performance.md
+	$(BIN)/python benchmarks/bench_scale.py

@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--language", choices=("id", "en"), default="id", help="report language (default id)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars and no summary line (for schedulers); failures still go to stderr")
+    run.add_argument("--all-rounds", action="store_true",
+                     help="run every bundled round (data/raw/submissions/sample-YEAR) into PROCESSED/YEAR and "
+                          "REPORTS/YEAR, then their history (--submissions is then ignored)")
+
+    history = commands.add_parser("history", help="compare several rounds' processed folders, like for like")
+    history.add_argument("rounds", nargs="+", metavar="ROUND_DIR",
+                         help="a round's processed folder, a folder of them, or YEAR=FOLDER")
+    history.add_argument("--out", type=Path, default=None,
+                         help="folder to write history.csv into (default: the latest round's processed folder)")
+    history.add_argument("--no-reselection", action="store_true",
+                         help="regions selected in an earlier round may not be selected again")
     return parser
 
 
@@ -68,8 +79,27 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"{summary['rows_quarantined']} quarantined; {len(summary['files_rejected'])} file(s) rejected"
         )
         return 0
+    if args.command == "history":
+        from smartcity_analysis.history import HistoryParameters, run_history
+
+        try:
+            result = run_history(args.rounds, args.out, HistoryParameters(allow_reselection=not args.no_reselection))
+        except ValueError as error:  # two rounds of one year, one round only: one line, like a missing folder
+            print(f"smartcity history: {error}", file=sys.stderr)
+            return 2
+        latest = result.summary["latest"]
+        print(f"history of {', '.join(map(str, result.summary['years']))} ({result.comparison.basis}): "
+              f"{latest['returning']} returning and {latest['new']} new region(s) in {result.summary['latest_year']}, "
+              f"{latest['moved_up']} up, {latest['moved_down']} down; wrote {result.paths['history']}")
+        return 0
     from smartcity_analysis.reports.runner import run_round
 
+    # Folders given on the command line are relative to where the command runs; the notebooks resolve a
+    # relative folder parameter against the project root, so pass absolute paths.
+    args.submissions, args.processed, args.reports = (p.resolve() for p in
+                                                      (args.submissions, args.processed, args.reports))
+    if args.all_rounds:
+        return _run_all_rounds(args)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
     result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
@@ -80,6 +110,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"failed: {failure.stage} {failure.item}: {failure.message}", file=sys.stderr)
     if result.failures:
         print(f"{len(result.failures)} failure(s); see {result.manifest_path}", file=sys.stderr)
+    return result.exit_code
+
+
+def _run_all_rounds(args: argparse.Namespace) -> int:
+    from smartcity_analysis.reports.all_rounds import bundled_rounds, run_rounds
+
+    result = run_rounds(bundled_rounds(), args.processed, args.reports, workers=args.workers, quota=args.quota,
+                        language=args.language, progress=not args.quiet)
+    if not args.quiet:
+        print(f"{len(result.rounds)} round(s) in {args.reports}; open {result.index_path}")
+    failures = [f for _, r in result.rounds for f in r.failures] + list(result.failures)
+    for failure in failures:
+        print(f"failed: {failure.stage} {failure.item}: {failure.message}", file=sys.stderr)
     return result.exit_code
 
 

@@ -9,6 +9,7 @@
 
 from smartcity_analysis.cleaning.readers import SubmissionBatch, read_submissions
 from smartcity_analysis.cleaning.stage import (
+    STAGE,
     CleaningResult,
     field_coverage,
     quarantine_by_reason,
@@ -16,5 +17,5 @@ from smartcity_analysis.cleaning.stage import (
     top_rules,
 )
 
-__all__ = ["CleaningResult", "SubmissionBatch", "field_coverage", "quarantine_by_reason", "read_submissions",
+__all__ = ["STAGE", "CleaningResult", "SubmissionBatch", "field_coverage", "quarantine_by_reason", "read_submissions",
            "run_cleaning", "top_rules"]

@@ -496,20 +496,58 @@ def parse_frame(rows: pd.DataFrame, specs: Mapping[str, FieldSpec], vocab: Vocab
         One row per value whose canonical text changed: ``row_seq``, ``field``, ``original_value``,
         ``cleaned_value``, ``rule``, ``message``.
     """
+    seqs = list(rows["row_seq"])  # iterated, as a row loop sees them
     values = {"row_seq": rows["row_seq"].to_numpy()}
     changes: list[tuple[Any, ...]] = []
     for field_id in (c for c in rows.columns if c in specs):
-        spec = specs[field_id]
-        parsed_column = []
-        for seq, raw in zip(rows["row_seq"], rows[field_id], strict=True):
-            parsed = parse_value(raw, spec, vocab)
-            parsed_column.append(parsed.value)
-            change = describe_change(raw, parsed)
-            if change is not None:
-                changes.append((seq, field_id, *change))
+        parsed_column, column_changes = parse_column(list(rows[field_id]), seqs, specs[field_id], vocab)
         values[field_id] = parsed_column
+        changes.extend((seq, field_id, *change) for seq, change in column_changes)
     return (pd.DataFrame(values, dtype=object).astype({"row_seq": "int64"}),
             pd.DataFrame(changes, columns=CHANGE_COLUMNS))
+
+
+def parse_column(cells: list[Any], seqs: list[Any], spec: FieldSpec, vocab: Vocabulary
+                 ) -> tuple[list[Any], list[tuple[Any, tuple[str, str, str, str]]]]:
+    """Parse one field's cells, each distinct cell once (resubmissions repeat most of them).
+
+    Parameters
+    ----------
+    cells : list
+        The field's cells as read, one per row.
+    seqs : list
+        The rows' ``row_seq``, parallel to ``cells``.
+    spec : FieldSpec
+        The field.
+    vocab : Vocabulary
+        The framework's vocabulary.
+
+    Returns
+    -------
+    values : list
+        The parsed value of each cell (``None`` when missing).
+    changes : list of (row_seq, (original, cleaned, rule, message))
+        The cells whose text changed, in row order.
+    """
+    # A cell's outcome depends only on the cell, so equal cells share it. Cells are keyed with their type,
+    # so 1, 1.0 and True (equal in Python) stay apart.
+    keys = list(zip(map(type, cells), cells, strict=True))
+    try:
+        outcomes = dict.fromkeys(keys)
+    except TypeError:  # an unhashable cell: parse every cell on its own
+        parsed = [_parse_cell(raw, spec, vocab) for raw in cells]
+        return [p[0] for p in parsed], [(q, p[1]) for q, p in zip(seqs, parsed, strict=True) if p[1] is not None]
+    for key in outcomes:
+        outcomes[key] = _parse_cell(key[1], spec, vocab)
+    found = [outcomes[key] for key in keys]
+    return ([f[0] for f in found],
+            [(seq, f[1]) for seq, f in zip(seqs, found, strict=True) if f[1] is not None])
+
+
+def _parse_cell(raw: Any, spec: FieldSpec, vocab: Vocabulary) -> tuple[Any, tuple[str, str, str, str] | None]:
+    """Return a cell's parsed value and its change (None when its text did not change)."""
+    parsed = parse_value(raw, spec, vocab)
+    return parsed.value, describe_change(raw, parsed)
 
 
 def describe_change(raw: Any, parsed: Parsed) -> tuple[str, str, str, str] | None:

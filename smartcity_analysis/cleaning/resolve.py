@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,9 @@ class RegionIndex:
         Lower-case type word (``kab.``) -> region type (``Kabupaten``), longest first.
     missing_markers : frozenset of str
         Lower-case words meaning "no data" (``-``, ``n/a``): a code or name cell holding one is empty.
+    pools : Mapping
+        ``(region type or None, province code or None)`` -> :class:`NamePool`, every narrowing of the
+        regions a name is matched in, prepared by :func:`build_pools` (see :meth:`pool`).
     """
 
     regions: pd.DataFrame
@@ -72,6 +75,62 @@ class RegionIndex:
     provinces: Mapping[str, str]
     type_words: Mapping[str, str]
     missing_markers: frozenset[str] = frozenset()
+    pools: Mapping[tuple[str | None, str | None], NamePool] = field(default_factory=dict, repr=False)
+
+    def pool(self, kind: str | None = None, province_code: str | None = None) -> NamePool:
+        """Return the regions of type ``kind`` in province ``province_code`` (None: any).
+
+        A province that leaves no region of that type falls back to the type alone, as a typed province
+        only narrows a name's candidates when it can.
+        """
+        pools = self.pools or build_pools(self.regions, self.type_words.values())
+        found = pools.get((kind, province_code))
+        return found if found is not None and found.codes else pools[(kind, None)]
+
+
+@dataclass(frozen=True)
+class NamePool:
+    """Regions a name is matched against, prepared once: codes in reference order, grouped by name key.
+
+    Attributes
+    ----------
+    codes : tuple of str
+        The pool's region codes, in the reference table's order.
+    keys : tuple of str
+        The name key of each code, parallel to ``codes``.
+    by_key : Mapping
+        Name key -> the codes with that key, in reference order; keys in order of first occurrence.
+    code_set : frozenset of str
+        The same codes, for membership tests.
+    """
+
+    codes: tuple[str, ...]
+    keys: tuple[str, ...]
+    by_key: Mapping[str, tuple[str, ...]]
+    code_set: frozenset[str]
+
+
+def name_pool(table: pd.DataFrame) -> NamePool:
+    """Prepare a :class:`NamePool` from rows of :attr:`RegionIndex.regions` (their order is kept)."""
+    by_key: dict[str, list[str]] = {}
+    for code, key in zip(table.index, table["name_key"], strict=True):
+        by_key.setdefault(key, []).append(code)
+    codes = tuple(table.index)
+    return NamePool(codes, tuple(table["name_key"]), {k: tuple(v) for k, v in by_key.items()},
+                    frozenset(codes))
+
+
+def build_pools(table: pd.DataFrame, kinds: Iterable[str]) -> dict[tuple[str | None, str | None], NamePool]:
+    """Prepare the pool of every region type (or none) and province (or none) a name can be narrowed to."""
+    provinces = sorted({p for codes in table["province_codes"] for p in codes})
+    pools = {}
+    for kind in (None, *sorted(set(kinds))):
+        of_kind = table if kind is None else table[table["region_type"] == kind]
+        pools[(kind, None)] = name_pool(of_kind)
+        for province_code in provinces:
+            inside = [province_code in codes for codes in of_kind["province_codes"]]
+            pools[(kind, province_code)] = name_pool(of_kind[inside])
+    return pools
 
 
 @dataclass(frozen=True)
@@ -123,6 +182,7 @@ def build_region_index(regions: pd.DataFrame, renumbering: pd.DataFrame, aliases
                                                      strict=True)}
     words = {str(w).lower(): kind for kind, ws in type_words.items() for w in ws}
     return RegionIndex(
+        pools=build_pools(table, words.values()),
         regions=table,
         renumbering=dict(zip(renumbering["code_before_2022"], renumbering["region_code"], strict=True)),
         aliases={normalise_key(a): str(c).zfill(4) for a, c in zip(aliases["alias"], aliases["region_code"],
@@ -194,18 +254,18 @@ def match_province(text: Any, index: RegionIndex) -> str | None:
     return index.provinces[best[0]] if best else None
 
 
-def _keys_matching(key: str, pool: pd.DataFrame) -> tuple[list[str], str | None]:
+def _keys_matching(key: str, pool: NamePool) -> tuple[list[str], str | None]:
     """Return the codes of ``pool`` whose name key equals ``key``, else the fuzzy best (with ties)."""
-    exact = pool.index[pool["name_key"] == key].tolist()
+    exact = pool.by_key.get(key)
     if exact:
-        return exact, "region_from_name"
-    keys = pool["name_key"].drop_duplicates().tolist()
-    scored = process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=None)
+        return list(exact), "region_from_name"
+    scored = process.extract(key, list(pool.by_key), scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD,
+                             limit=None)
     if not scored:
         return [], None
     best = scored[0][1]
     near = {k for k, score, _ in scored if score >= best - FUZZY_TIE_MARGIN}
-    return pool.index[pool["name_key"].isin(near)].tolist(), "region_name_fuzzy"
+    return [c for c, k in zip(pool.codes, pool.keys, strict=True) if k in near], "region_name_fuzzy"
 
 
 def name_candidates(name: Any, province: Any, index: RegionIndex) -> tuple[list[str], str | None]:
@@ -213,7 +273,8 @@ def name_candidates(name: Any, province: Any, index: RegionIndex) -> tuple[list[
 
     The whole name is tried first (so ``Kotabaru`` is not read as Kota + Baru); then the alias table; then
     the name without its type word, among regions of that type and province when given (falling back to
-    all regions when that narrowing leaves none).
+    all regions when that narrowing leaves none). The regions are looked up in the index's prepared
+    pools (:meth:`RegionIndex.pool`), not filtered per row.
 
     Returns
     -------
@@ -225,30 +286,25 @@ def name_candidates(name: Any, province: Any, index: RegionIndex) -> tuple[list[
     if is_blank(name):
         return [], None
     text = canonical_text(name)
-    regions = index.regions
-    whole = regions.index[regions["name_key"] == normalise_key(text)].tolist()
+    everywhere = index.pool()
+    whole = list(everywhere.by_key.get(normalise_key(text), ()))
     kind, bare = split_type_word(text, index.type_words)
     key = normalise_key(bare)
     if key in index.aliases:
         return [index.aliases[key]], "region_alias"
     province_code = match_province(province, index) if not is_blank(province) else None
-    narrowed = regions
-    if kind is not None:
-        narrowed = narrowed[narrowed["region_type"] == kind]
-    if province_code is not None:
-        in_province = narrowed[[province_code in codes for codes in narrowed["province_codes"]]]
-        narrowed = in_province if len(in_province) else narrowed
+    narrowed = index.pool(kind, province_code)
     if whole and kind is None:
         return _narrow(whole, narrowed), "region_from_name"
-    for pool in (narrowed, regions):
+    for pool in (narrowed, everywhere):
         codes, how = _keys_matching(key, pool)
         if codes:
             return codes, how
     return (_narrow(whole, narrowed), "region_from_name") if whole else ([], None)
 
 
-def _narrow(codes: list[str], pool: pd.DataFrame) -> list[str]:
-    inside = [c for c in codes if c in pool.index]
+def _narrow(codes: list[str], pool: NamePool) -> list[str]:
+    inside = [c for c in codes if c in pool.code_set]
     return inside or codes
 
 
@@ -347,10 +403,27 @@ def resolve_frame(rows: pd.DataFrame, index: RegionIndex) -> pd.DataFrame:
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows else pd.Series([None] * len(rows), index=rows.index, dtype=object)
 
+    # A row's outcome depends only on its three cells, and resubmissions repeat them: resolve each distinct
+    # triple once. Cells are keyed with their type, so 3273, 3273.0 and "3273" stay apart.
+    outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     records = []
     for seq, code, name, province in zip(rows["row_seq"], column("region_code"), column("region_name"),
                                          column("province_name"), strict=True):
-        outcome = resolve_region(code, name, province, index)
-        records.append((seq, outcome.region_code, outcome.reason_code, outcome.rule,
-                        "" if is_blank(code) else canonical_text(code), outcome.message))
+        key = (type(code), code, type(name), name, type(province), province)
+        try:
+            resolved = outcomes.get(key)
+        except TypeError:  # an unhashable cell: resolve it without the memo
+            key, resolved = None, None
+        if resolved is None:
+            resolved = _resolution_record(code, name, province, index)
+            if key is not None:
+                outcomes[key] = resolved
+        records.append((seq, *resolved))
     return pd.DataFrame(records, columns=RESOLUTION_COLUMNS).astype({"row_seq": "int64"})
+
+
+def _resolution_record(code: Any, name: Any, province: Any, index: RegionIndex) -> tuple[Any, ...]:
+    """Return one row's resolution columns after ``row_seq`` (see :func:`resolve_frame`)."""
+    outcome = resolve_region(code, name, province, index)
+    return (outcome.region_code, outcome.reason_code, outcome.rule,
+            "" if is_blank(code) else canonical_text(code), outcome.message)

@@ -14,16 +14,15 @@ The rules and reason codes are documented in ``docs/cleaning.md``.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
-from smartcity_analysis import __version__
+from smartcity_analysis import __version__, outputs
 from smartcity_analysis.cleaning.parse import (
     CHANGE_COLUMNS,
     FieldSpec,
@@ -36,6 +35,8 @@ from smartcity_analysis.cleaning.parse import (
 from smartcity_analysis.cleaning.readers import SubmissionBatch, read_submissions
 from smartcity_analysis.cleaning.resolve import RegionIndex, load_region_index, resolve_frame
 from smartcity_analysis.config import Framework, load_framework
+from smartcity_analysis.notes import Note
+from smartcity_analysis.reference import load_regions
 
 IDENTITY_COLUMNS = ["region_code", "official_name", "region_type", "province_name", "assessment_year",
                     "assessment_class", "submitted_at", "source_file", "source_row"]
@@ -46,8 +47,11 @@ LOG_COLUMNS = ["source_file", "source_row", "region_code", "field", "original_va
                "detail"]
 # Read for resolution only: the clean table takes code, name of province and type from the reference.
 RESOLUTION_ONLY_FIELDS = ("region_code", "province_name")
+OTHER_YEAR_COLUMNS = ["source_file", "source_row", "region_code", "assessment_year", "status_in_its_year"]
+STAGE = "01_clean_submissions"
 OUTPUT_FILES = {"clean_csv": "submissions_clean.csv", "clean_parquet": "submissions_clean.parquet",
-                "quarantine": "quarantine.csv", "superseded": "superseded.csv", "log": "cleaning_log.csv",
+                "quarantine": "quarantine.csv", "superseded": "superseded.csv", "other_years": "other_years.csv",
+                "log": "cleaning_log.csv",
                 "summary": "cleaning_summary.json"}
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
@@ -78,10 +82,12 @@ class CleaningResult:
     log: pd.DataFrame
     summary: dict[str, Any]
     paths: Mapping[str, Path] = field(default_factory=dict)
+    other_years: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OTHER_YEAR_COLUMNS))
+    notes: tuple[Note, ...] = ()
 
 
 def run_cleaning(submissions_dir: str | Path, processed_dir: str | Path, framework: Framework | None = None,
-                 reference_dir: str | Path | None = None) -> CleaningResult:
+                 reference_dir: str | Path | None = None, assessment_year: int | None = None) -> CleaningResult:
     """Clean a round's submissions and write the contract files of stage 01.
 
     Parameters
@@ -95,6 +101,9 @@ def run_cleaning(submissions_dir: str | Path, processed_dir: str | Path, framewo
         Defaults to ``config/framework.yaml``.
     reference_dir : str or Path, optional
         The reference tables; defaults to ``data/raw/reference``.
+    assessment_year : int, optional
+        The round's year; rows of other years are set aside in ``other_years.csv``. Default: the latest year
+        present (the summary and the notes say which year was used and why).
 
     Returns
     -------
@@ -108,31 +117,160 @@ def run_cleaning(submissions_dir: str | Path, processed_dir: str | Path, framewo
     framework = framework if framework is not None else load_framework()
     index = load_region_index(framework, reference_dir)
     batch = read_submissions(submissions_dir, framework)
-    result = clean_batch(batch, framework, index, Path(submissions_dir))
+    result = clean_batch(batch, framework, index, Path(submissions_dir), assessment_year=assessment_year,
+                         reference=load_regions(reference_dir))
     paths = write_outputs(result, Path(processed_dir))
-    return CleaningResult(result.clean, result.quarantine, result.superseded, result.log, result.summary,
-                          paths)
+    return replace(result, paths=paths)
 
 
 def clean_batch(batch: SubmissionBatch, framework: Framework, index: RegionIndex,
-                submissions_dir: Path | None = None) -> CleaningResult:
-    """Clean rows already read (no files written): parse, resolve, quarantine, resubmissions, summary."""
+                submissions_dir: Path | None = None, assessment_year: int | None = None,
+                reference: pd.DataFrame | None = None) -> CleaningResult:
+    """Clean rows already read (no files written): parse, resolve, quarantine, resubmissions, summary.
+
+    ``assessment_year`` picks the round's year (default: the latest present); ``reference`` is the BPS
+    reference table that fills the denominators a region left blank (default: ``data/raw/reference``).
+    """
     specs = field_specs(framework)
     vocab = Vocabulary.from_framework(framework)
     rows = batch.rows
     parse_columns = ["row_seq", *(c for c in rows.columns if c in specs and c not in RESOLUTION_ONLY_FIELDS)]
     values, changes = parse_frame(rows[parse_columns], specs, vocab)
     values, rule_changes = apply_consistency_rules(values, framework.rules, specs)
-    changes = pd.concat([df for df in (changes, rule_changes) if len(df)] or [changes], ignore_index=True)
+    changes = pd.concat([df for df in (batch.changes, changes, rule_changes) if len(df)] or [changes],
+                        ignore_index=True)
     resolution = resolve_frame(rows, index)
     status = assign_status(rows, values, resolution, changes, specs)
+    year, chosen_by = round_year(status, values, assessment_year)
+    status = set_aside_other_years(status, values, year)
     clean = build_clean_table(rows, values, status, index, specs)
+    clean, substitutions = fill_denominators(clean, reference if reference is not None else load_regions(),
+                                             framework, specs)
     validate_clean(clean, framework)
     quarantine = build_quarantine(rows, status)
     superseded = build_superseded(rows, status)
-    log = build_log(rows, changes, resolution, status, specs)
-    summary = build_summary(batch, clean, quarantine, superseded, framework, submissions_dir)
-    return CleaningResult(clean, quarantine, superseded, log, summary)
+    other_years = build_other_years(rows, status, values)
+    log = pd.concat([build_log(rows, changes, resolution, status, specs), substitutions], ignore_index=True)
+    summary = build_summary(batch, clean, quarantine, superseded, framework, submissions_dir, other_years)
+    summary["assessment_year"] = {"year": year, "chosen_by": chosen_by,
+                                  "years_present": years_present(status, values)}
+    notes = (*year_notes(year, chosen_by, other_years), *denominator_notes(substitutions, specs))
+    return CleaningResult(clean, quarantine, superseded, log, summary, other_years=other_years, notes=notes)
+
+
+# --- One round is one assessment year ----------------------------------------------------------------------
+
+def years_present(status: pd.DataFrame, values: pd.DataFrame) -> list[int]:
+    """Return the assessment years of the rows that name a region and a year, sorted."""
+    usable = (status["status"] != "quarantined").to_numpy()
+    years = pd.to_numeric(pd.Series(values["assessment_year"].to_numpy()[usable]), errors="coerce").dropna()
+    return sorted({int(y) for y in years})
+
+
+def round_year(status: pd.DataFrame, values: pd.DataFrame, requested: int | None) -> tuple[int | None, str]:
+    """Return the round's assessment year and how it was chosen (``"parameter"`` or ``"latest_present"``).
+
+    A round is one year: resubmissions compete within a year, and the index compares regions of one year.
+    """
+    if requested:
+        return int(requested), "parameter"
+    present = years_present(status, values)
+    return (present[-1], "latest_present") if present else (None, "none_present")
+
+
+def set_aside_other_years(status: pd.DataFrame, values: pd.DataFrame, year: int | None) -> pd.DataFrame:
+    """Give rows of other years (accepted or superseded within their own year) the status ``other_year``.
+
+    Their status within their own year is kept in ``status_in_its_year``; quarantined rows stay quarantined.
+    """
+    status = status.copy()
+    years = pd.to_numeric(pd.Series(values["assessment_year"].to_numpy(), index=status.index), errors="coerce")
+    other = status["status"].isin(["accepted", "superseded"]) & (years != year)
+    status["status_in_its_year"] = status["status"].where(other)
+    status.loc[other, "status"] = "other_year"
+    status["row_year"] = years
+    return status
+
+
+def build_other_years(rows: pd.DataFrame, status: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """Assemble ``other_years.csv``: rows of other assessment years, kept out of this round's index."""
+    mask = status["status"] == "other_year"
+    return pd.DataFrame({
+        "source_file": rows.loc[mask, "source_file"].astype("str").to_numpy(),
+        "source_row": rows.loc[mask, "source_row"].astype("int64").to_numpy(),
+        "region_code": status.loc[mask, "region_code"].astype("str").to_numpy(),
+        "assessment_year": status.loc[mask, "row_year"].astype("int64").to_numpy(),
+        "status_in_its_year": status.loc[mask, "status_in_its_year"].astype("str").to_numpy(),
+    }, columns=OTHER_YEAR_COLUMNS)
+
+
+def year_notes(year: int | None, chosen_by: str, other_years: pd.DataFrame) -> tuple[Note, ...]:
+    """Say which year the round is, and how many rows of other years were set aside."""
+    if other_years.empty:
+        return ()
+    others = ", ".join(str(y) for y in sorted(other_years["assessment_year"].unique()))
+    how_id, how_en = (("sesuai parameter", "as the parameter says") if chosen_by == "parameter"
+                      else ("tahun terbaru yang ada", "the latest year present"))
+    return (Note(STAGE, "assessment_year", "restricted", "other_years_present",
+                 f"Putaran ini tahun {year} ({how_id}); {len(other_years)} baris tahun {others} disisihkan ke "
+                 "other_years.csv dan tidak masuk indeks.",
+                 f"This round is {year} ({how_en}); {len(other_years)} row(s) of {others} are set aside in "
+                 "other_years.csv and kept out of the index."),)
+
+
+# --- Denominators from the reference ------------------------------------------------------------------------
+
+def fill_denominators(clean: pd.DataFrame, reference: pd.DataFrame, framework: Framework,
+                      specs: Mapping[str, FieldSpec]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Take population and area from the BPS reference table where the framework's ``denominators`` say so.
+
+    A region's own figure is kept when it is there and passed its checks, unless the framework prefers the
+    reference; otherwise the reference figure takes its place. Every substitution is a log row with the rule
+    ``reference_denominator`` and the source.
+
+    Returns
+    -------
+    clean, substitutions : pandas.DataFrame, pandas.DataFrame
+        The clean table with the figures filled in, and the log rows (``LOG_COLUMNS``).
+    """
+    clean = clean.copy()
+    by_code = reference.set_index(reference["region_code"].astype(str))
+    rows = []
+    for entry in framework.raw.get("denominators") or ():
+        name, column = entry["field"], entry.get("reference_column", entry["field"])
+        if name not in clean.columns or column not in by_code.columns:
+            continue
+        figure = clean["region_code"].map(by_code[column]).astype(float)
+        take = figure.notna() & (clean[name].isna() if entry.get("prefer") != "reference" else True)
+        for i in clean.index[take]:
+            rows.append(_substitution(clean.loc[i], name, figure[i], specs))
+        clean.loc[take, name] = figure[take].astype(clean[name].dtype) if clean[name].dtype != object else figure[take]
+    return clean, pd.DataFrame(rows, columns=LOG_COLUMNS).astype({"source_row": "int64"})
+
+
+def _substitution(row: pd.Series, name: str, figure: float, specs: Mapping[str, FieldSpec]) -> dict[str, Any]:
+    label = specs[name].label if name in specs else name
+    was = "" if pd.isna(row[name]) else str(row[name])
+    value = str(int(figure)) if float(figure).is_integer() else repr(float(figure))
+    why = "left blank or failed its check" if was == "" else f"{was!r} replaced (the framework prefers the reference)"
+    return {"source_file": row["source_file"], "source_row": int(row["source_row"]), "region_code": row["region_code"],
+            "field": name, "original_value": was, "cleaned_value": value, "rule": "reference_denominator",
+            "detail": f"{row['source_file']} row {row['source_row']}, column {label} ({name}): {why}; the BPS "
+                      f"reference figure {value} is used (data/raw/reference/regions.csv)"}
+
+
+def denominator_notes(substitutions: pd.DataFrame, specs: Mapping[str, FieldSpec]) -> tuple[Note, ...]:
+    """One note per region and figure taken from the reference, shown in that region's report."""
+    words = {"population": ("jumlah penduduk", "population"), "area_km2": ("luas wilayah", "area")}
+    notes = []
+    for row in substitutions.itertuples():
+        word_id, word_en = words.get(row.field, (row.field, row.field))
+        notes.append(Note(STAGE, f"denominator:{row.field}", "substituted", "reference_denominator",
+                          f"{word_id.capitalize()} diambil dari tabel rujukan BPS ({row.cleaned_value}), karena "
+                          "isian daerah kosong atau tidak lolos pemeriksaan.",
+                          f"{word_en.capitalize()} taken from the BPS reference table ({row.cleaned_value}): the "
+                          "region left it blank or it failed its check.", str(row.region_code)))
+    return tuple(notes)
 
 
 # --- Which rows are accepted ----------------------------------------------------------------------------
@@ -292,18 +430,18 @@ def build_log(rows: pd.DataFrame, changes: pd.DataFrame, resolution: pd.DataFram
 
 
 def build_summary(batch: SubmissionBatch, clean: pd.DataFrame, quarantine: pd.DataFrame,
-                  superseded: pd.DataFrame, framework: Framework, submissions_dir: Path | None
-                  ) -> dict[str, Any]:
+                  superseded: pd.DataFrame, framework: Framework, submissions_dir: Path | None,
+                  other_years: pd.DataFrame | None = None) -> dict[str, Any]:
     """Count the rows and record the files; raise when the rows do not add up.
 
     Raises
     ------
     RuntimeError
-        When ``rows_read`` differs from accepted + superseded + quarantined.
+        When ``rows_read`` differs from accepted + superseded + quarantined + other years.
     """
     rows_read = len(batch.rows)
     counts = {"rows_accepted": len(clean), "rows_superseded": len(superseded),
-              "rows_quarantined": len(quarantine)}
+              "rows_quarantined": len(quarantine), "rows_other_year": 0 if other_years is None else len(other_years)}
     if rows_read != sum(counts.values()):
         raise RuntimeError(f"cleaning lost rows: {rows_read} read but {counts} accounted for; "
                            "please report this with the submissions folder")
@@ -315,6 +453,7 @@ def build_summary(batch: SubmissionBatch, clean: pd.DataFrame, quarantine: pd.Da
     return {
         "rows_read": rows_read, **counts,
         "files_read": batch.files_read, "files_rejected": batch.files_rejected,
+        "files_skipped": batch.files_skipped,
         "unknown_columns": batch.unknown_columns,
         "quarantine_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "provenance": {"package_version": __version__, "framework_sha256": framework.sha256,
@@ -376,14 +515,13 @@ def write_outputs(result: CleaningResult, processed_dir: Path) -> dict[str, Path
     """Write the stage's files into ``processed_dir`` (created) and return their paths."""
     processed_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: processed_dir / name for key, name in OUTPUT_FILES.items()}
-    csv_options = {"index": False, "encoding": "utf-8", "lineterminator": "\n"}
-    _csv_ready(result.clean).to_csv(paths["clean_csv"], **csv_options)
-    result.clean.to_parquet(paths["clean_parquet"], index=False)
-    result.quarantine.to_csv(paths["quarantine"], **csv_options)
-    result.superseded.to_csv(paths["superseded"], **csv_options)
-    result.log.to_csv(paths["log"], **csv_options)
-    paths["summary"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    outputs.write_csv(paths["clean_csv"], _csv_ready(result.clean))
+    outputs.write_parquet(paths["clean_parquet"], result.clean)
+    outputs.write_csv(paths["quarantine"], result.quarantine)
+    outputs.write_csv(paths["superseded"], result.superseded)
+    outputs.write_csv(paths["other_years"], result.other_years)
+    outputs.write_csv(paths["log"], result.log)
+    outputs.write_json(paths["summary"], result.summary)
     return paths
 
 

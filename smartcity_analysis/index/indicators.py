@@ -8,6 +8,7 @@ submission fields into indicator values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -38,8 +39,8 @@ def indicator_codes(framework: Framework, view: View | None = None) -> list[str]
     return list(table.index)
 
 
-def framework_table(framework: Framework, view: View = "aspects") -> pd.DataFrame:
-    """Return one view of the framework as the engine's table.
+def framework_table(framework: Framework, view: View = "aspects", data: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return one view of the framework as the engine's table, optionally the part a round's data can score.
 
     Parameters
     ----------
@@ -47,12 +48,73 @@ def framework_table(framework: Framework, view: View = "aspects") -> pd.DataFram
         The loaded framework file.
     view : {"aspects", "dimensions"}
         Which tree: the readiness index over the aspects, or the six dimensions.
+    data : pandas.DataFrame, optional
+        The round's indicator values (one column per indicator code). When given, the table is screened
+        (:func:`screen_framework`): indicators without data or without variation are left out, and so are
+        aggregates left without a child.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``code``, ``level``, ``parent``, ``weight``, ``direction``, ``label_id``, ``label_en``.
     """
+    table = _full_framework_table(framework, view)
+    return table if data is None else screen_framework(table, data).table
+
+
+@dataclass(frozen=True)
+class ScreenedFramework:
+    """The part of a framework tree a round's data can score, and what was left out.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The engine's table without the codes left out.
+    left_out : pandas.DataFrame
+        ``code``, ``level``, ``reason`` (``"no_data"``, ``"no_variation"`` or ``"no_child"``), in tree order.
+    """
+
+    table: pd.DataFrame
+    left_out: pd.DataFrame
+
+
+def screen_framework(table: pd.DataFrame, data: pd.DataFrame) -> ScreenedFramework:
+    """Leave out the indicators a round cannot score, and the aggregates that lose every child.
+
+    An indicator with no value in any region, or the same value in every region that has one, carries no
+    information about the ranking: it is left out and its siblings' weights rescale (the engine's weighted
+    mean runs over the children present). An aggregate whose children are all left out drops out of its
+    parent the same way.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The engine's framework table (:func:`framework_table`).
+    data : pandas.DataFrame
+        Indicator values, one column per indicator code (missing columns count as no data).
+
+    Returns
+    -------
+    ScreenedFramework
+    """
+    leaves = table[table["level"] == 1]
+    present = data.reindex(columns=leaves["code"])
+    distinct = present.nunique(dropna=True)
+    reasons = {code: ("no_data" if distinct[code] == 0 else "no_variation")
+               for code in leaves["code"] if distinct[code] <= 1}
+    kept = table[~table["code"].isin(list(reasons))]
+    for level in sorted(table.loc[table["level"] > 1, "level"].unique()):
+        parents = set(kept.loc[kept["level"] < level, "parent"].dropna())
+        orphans = kept.loc[(kept["level"] == level) & ~kept["code"].isin(parents), "code"].tolist()
+        reasons.update(dict.fromkeys(orphans, "no_child"))
+        kept = kept[~kept["code"].isin(orphans)]
+    left = table[table["code"].isin(list(reasons))]
+    left_out = pd.DataFrame({"code": left["code"], "level": left["level"],
+                             "reason": left["code"].map(reasons)}).reset_index(drop=True)
+    return ScreenedFramework(kept.reset_index(drop=True), left_out)
+
+
+def _full_framework_table(framework: Framework, view: View) -> pd.DataFrame:
     indicators = indicator_table(framework)
     indicators = indicators[indicators[_VIEW_PARENT[view]].notna()]
     leaves = pd.DataFrame({

@@ -7,17 +7,22 @@
 
 from smartcity_analysis.profiles.estimator import ReadinessProfiles, StabilityResult, bootstrap_stability
 from smartcity_analysis.profiles.stage import (
+    STAGE,
     ProfileResult,
     feature_labels,
     fit_profiles,
     load_features,
     load_region_info,
+    load_round_features,
     pca_coordinates,
     profile_features,
+    profile_round,
     profile_sizes,
+    round_features,
     write_profiles,
 )
 
-__all__ = ["ProfileResult", "ReadinessProfiles", "StabilityResult", "bootstrap_stability", "feature_labels",
-           "fit_profiles", "load_features", "load_region_info", "pca_coordinates", "profile_features",
-           "profile_sizes", "write_profiles"]
+__all__ = ["STAGE", "ProfileResult", "ReadinessProfiles", "StabilityResult", "bootstrap_stability",
+           "feature_labels", "fit_profiles", "load_features", "load_region_info", "load_round_features",
+           "pca_coordinates", "profile_features", "profile_round", "profile_sizes", "round_features",
+           "write_profiles"]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smartcity_analysis.config import Framework
+from smartcity_analysis.notes import Note
 from smartcity_analysis.profiles.estimator import (
     ReadinessProfiles,
     StabilityResult,
@@ -23,6 +24,8 @@ from smartcity_analysis.profiles.estimator import (
 )
 
 PROFILE_COLUMNS = ["region_code", "profile_id", "profile_name_id", "profile_name_en", "distance_to_centroid"]
+CENTROID_COLUMNS = ["profile_id", "profile_name_id", "profile_name_en", "n_regions"]
+STAGE = "03_readiness_profiles"
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def name_profiles(centers: pd.DataFrame, features: pd.DataFrame, rules: Mapping[
     pandas.DataFrame
         Indexed by ``profile_id``: ``profile_name_id``, ``profile_name_en``, ``rule``; names are unique.
     """
-    aspects = list(rules["aspects"])
+    aspects = [a for a in rules["aspects"] if a in centers.columns]  # the aspects this round could score
     deviation = (centers[aspects] - features[aspects].mean()) / features[aspects].std(ddof=0).replace(0, 1)
     names = pd.DataFrame(
         [_apply_rules(row, rules) for _, row in deviation.iterrows()], index=centers.index,
@@ -125,7 +128,8 @@ def fit_profiles(features: pd.DataFrame, framework: Framework, *, k_min: int | N
     model = ReadinessProfiles(
         k_min=int(k_min if k_min is not None else rules["k_min"]),
         k_max=int(k_max if k_max is not None else rules["k_max"]),
-        n_init=n_init, readiness_columns=list(rules["aspects"]), random_state=random_state,
+        n_init=n_init, readiness_columns=[a for a in rules["aspects"] if a in features.columns],
+        random_state=random_state,
     ).fit(features)
     names = name_profiles(model.cluster_centers_, features, rules)
     return ProfileResult(
@@ -154,13 +158,20 @@ def centroid_table(model: ReadinessProfiles, names: pd.DataFrame) -> pd.DataFram
     return table.rename_axis("profile_id").reset_index()
 
 
-def write_profiles(result: ProfileResult, processed_dir: str | Path) -> list[str]:
-    """Write ``profiles.csv`` and ``profile_centroids.csv`` (UTF-8, full precision); return the file names."""
+def write_profiles(result: ProfileResult | None, processed_dir: str | Path) -> list[str]:
+    """Write ``profiles.csv`` and ``profile_centroids.csv`` (UTF-8, full precision); return the file names.
+
+    Without profiles (``result`` None: too few regions), both files are written with their header only, so
+    that a later stage reads "no profiles" rather than the profiles of another round.
+    """
     folder = Path(processed_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "profiles.csv", folder / "profile_centroids.csv"]
-    result.assignments.to_csv(paths[0], index=False, encoding="utf-8", lineterminator="\n")
-    result.centroids.to_csv(paths[1], index=False, encoding="utf-8", lineterminator="\n")
+    from smartcity_analysis.outputs import write_csv  # atomic: a killed run leaves the previous file whole
+
+    assignments = result.assignments if result is not None else pd.DataFrame(columns=PROFILE_COLUMNS)
+    centroids = result.centroids if result is not None else pd.DataFrame(columns=CENTROID_COLUMNS)
+    paths = [write_csv(folder / "profiles.csv", assignments),
+             write_csv(folder / "profile_centroids.csv", centroids)]
     return [path.name for path in paths]
 
 
@@ -219,6 +230,87 @@ def _deduplicate(names: pd.DataFrame, suffix: Mapping[str, str]) -> pd.DataFrame
                                                                  strict=True)
         ]
     return names
+
+
+def round_features(scores: pd.DataFrame, framework: Framework) -> tuple[pd.DataFrame, tuple[Note, ...]]:
+    """Return the clustering features a round can use, and notes on what was left out or filled in.
+
+    An aspect or dimension no region has a score for (left out by the index stage) is not a feature. A region
+    missing a feature score (imputation had no peer to borrow from) is placed at the round's median of that
+    feature for clustering only, and flagged.
+
+    Returns
+    -------
+    features : pandas.DataFrame
+        Indexed by ``region_code``, sorted; no missing value.
+    notes : tuple of Note
+    """
+    codes = [c for c in profile_feature_codes(framework) if c in scores.columns]
+    features = scores.set_index(scores["region_code"].astype(str))[codes].astype(float).sort_index()
+    empty = features.columns[features.isna().all()].tolist()
+    notes = [Note(STAGE, f"feature:{code}", "left_out", "no_data",
+                  f"Skor {code} tidak tersedia di putaran ini dan tidak dipakai untuk profil.",
+                  f"The score {code} is not available in this round and is not used for the profiles.")
+             for code in empty]
+    features = features.drop(columns=empty)
+    missing = features.isna()
+    for code in features.index[missing.any(axis=1)]:
+        which = ", ".join(features.columns[missing.loc[code]])
+        notes.append(Note(STAGE, "features", "imputed", "missing_score",
+                          f"Skor {which} daerah ini tidak ada; untuk pengelompokan profil dipakai median babak.",
+                          f"This region has no {which} score; the round's median stands in for the profiles.",
+                          str(code)))
+    return features.fillna(features.median()), tuple(notes)
+
+
+def profile_round(features: pd.DataFrame, framework: Framework, *, k_min: int | None = None,
+                  k_max: int | None = None, n_init: int = 20, n_bootstrap: int = 200,
+                  random_state: int = 0) -> tuple[ProfileResult | None, tuple[Note, ...]]:
+    """Fit the profiles when the round has enough regions, with the k range capped by its size.
+
+    Profiles need ``profiles.min_regions`` regions (framework file). The range of k is capped so that a
+    profile holds two regions on average (``k <= n // 2``); when that caps it, a note says so. Below the
+    minimum, or without a feature, there are no profiles and a note says why.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        From :func:`round_features`.
+    framework : Framework
+        Naming rules, the k range and the minimum number of regions.
+    k_min, k_max, n_init, n_bootstrap, random_state
+        As for :func:`fit_profiles`.
+
+    Returns
+    -------
+    result, notes : ProfileResult or None, tuple of Note
+    """
+    rules = framework.profiles
+    low = int(k_min if k_min else rules["k_min"])
+    high = int(k_max if k_max else rules["k_max"])
+    n, minimum = len(features), int(rules.get("min_regions", 2 * low))
+    if n < minimum or features.shape[1] == 0:
+        return None, (Note(STAGE, "profiles", "skipped", "too_few_regions",
+                           f"Profil kesiapan tidak dibentuk: perlu sedikitnya {minimum} daerah, putaran ini {n}.",
+                           f"No readiness profiles: they need at least {minimum} regions, this round has {n}."),)
+    capped_high = max(2, min(high, n // 2))
+    capped_low = min(low, capped_high)
+    notes = ()
+    if (capped_low, capped_high) != (low, high):
+        notes = (Note(STAGE, "profiles", "capped", "few_regions",
+                      f"Jumlah profil yang dicoba dibatasi {capped_low}-{capped_high} karena putaran ini hanya {n} "
+                      "daerah.",
+                      f"The number of profiles tried is capped at {capped_low}-{capped_high}: this round has "
+                      f"{n} regions."),)
+    result = fit_profiles(features, framework, k_min=capped_low, k_max=capped_high, n_init=n_init,
+                          n_bootstrap=n_bootstrap, random_state=random_state)
+    return result, notes
+
+
+def load_round_features(processed_dir: str | Path, framework: Framework) -> tuple[pd.DataFrame, tuple[Note, ...]]:
+    """Read ``scores.csv`` and return the features this round can use, with notes (:func:`round_features`)."""
+    scores = pd.read_csv(Path(processed_dir) / "scores.csv", dtype={"region_code": str}, encoding="utf-8")
+    return round_features(scores, framework)
 
 
 def load_features(processed_dir: str | Path, framework: Framework) -> pd.DataFrame:

@@ -14,8 +14,8 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from smartcity_analysis.reports.region import ChartData
 from smartcity_analysis.reports.language import validate_language
+from smartcity_analysis.reports.region import ChartData
 
 _SVG_RC = {"svg.hashsalt": "smartcity-analysis", "svg.fonttype": "none", "font.size": 9}
 _COLOURS = ("#1f5fa8", "#9bb8d9", "#d98c1f")

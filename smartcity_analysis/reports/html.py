@@ -156,8 +156,31 @@ def index_rows(processed_dir: str | Path, report_hrefs: Mapping[str, str], langu
 
 
 def render_index(rows: Iterable[Mapping[str, Any]], language: str, summary_href: str | None = None,
-                 stages: Iterable[Mapping[str, str]] = (), failures: Iterable[Any] = ()) -> str:
-    """Render the index page of a run (readable offline: inline style, no script)."""
+                 stages: Iterable[Mapping[str, str]] = (), failures: Iterable[Any] = (),
+                 participation: Any = None, map_svg: str = "") -> str:
+    """Render the index page of a run (readable offline: inline style, no script).
+
+    ``participation`` (a :class:`~smartcity_analysis.reports.participation.Participation`) and ``map_svg``
+    (the round's dot map) come from :func:`index_extras`; without them the page lists the regions only.
+    """
+    language = validate_language(language)
     return template_environment().get_template("index.html.j2").render(
-        rows=list(rows), language=validate_language(language), summary_href=summary_href, stages=list(stages),
-        failures=list(failures))
+        rows=list(rows), language=language, summary_href=summary_href, stages=list(stages),
+        failures=list(failures), participation=participation, map_svg=map_svg, fmt=NumberFormat(language))
+
+
+def index_extras(processed_dir: str | Path, language: str) -> dict[str, Any]:
+    """Return what the index page shows above the list: participation and the dot map of the round.
+
+    Pass the result to :func:`render_index` as keyword arguments. Both are optional: a processed folder
+    without ``participation.csv`` gives no participation, and the map needs only the bundled reference.
+    """
+    from smartcity_analysis.reports.map import round_map_from_tables
+    from smartcity_analysis.reports.participation import read_participation
+    from smartcity_analysis.reports.tables import read_processed_tables
+
+    try:
+        map_svg = round_map_from_tables(read_processed_tables(processed_dir), validate_language(language))
+    except FileNotFoundError:  # a stage before 04 failed: the index lists what there is, without a map
+        map_svg = ""
+    return {"participation": read_participation(processed_dir), "map_svg": map_svg}

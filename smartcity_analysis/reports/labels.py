@@ -1,21 +1,10 @@
-"""Labels of fields, indicators, aspects and dimensions, and the recommendations, from the framework file.
-"""
+"""Labels of fields, indicators, aspects and dimensions, and the recommendations, from the framework file."""
 
 from __future__ import annotations
-import base64
-import functools
-import json
-import math
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-import jinja2
+
 import pandas as pd
-import yaml
-from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
+
+from smartcity_analysis.config import Framework
 from smartcity_analysis.reports.language import humanise
 
 
@@ -73,5 +62,6 @@ def recommendation_table(framework: Framework, language: str) -> dict[str, str]:
 
 
 def code_column(table: pd.DataFrame) -> str | None:
+    """Return the column holding a framework table's codes (``code`` or ``id``), if any."""
     return next((c for c in ("code", "id") if c in table.columns), None)
 

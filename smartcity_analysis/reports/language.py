@@ -7,21 +7,17 @@ reasons, imputation methods, treatments). The Jinja2 environment of the package 
 """
 
 from __future__ import annotations
-import base64
+
 import functools
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
 import jinja2
 import pandas as pd
 import yaml
-from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
-
 
 LANGUAGES = ("id", "en")
 
@@ -140,16 +136,19 @@ def phrase(group: str, code: Any, language: str) -> str:
 
 
 def humanise(code: str) -> str:
+    """Return a code as words, for a code the framework gives no label (``aspect_struktur``: Struktur)."""
     return code.removeprefix("aspect_").removeprefix("dimension_").replace("_", " ").capitalize()
 
 
 def as_flag(value: Any) -> bool:
+    """Read a flag from a table cell: ``True``, ``"true"``, ``"ya"``, 1; missing is False."""
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "ya", "yes"}
     return bool(value) if not pd.isna(value) else False
 
 
 def as_text(value: Any) -> str:
+    """Return a table cell as text; missing is empty."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return str(value)

@@ -6,24 +6,46 @@ then rendered by :func:`smartcity_analysis.reports.sections.render_section`.
 """
 
 from __future__ import annotations
-import base64
-import functools
-import json
+
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-import jinja2
-import pandas as pd
-import yaml
-from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
-from smartcity_analysis.reports.labels import field_labels, framework_indicator_aspects, indicator_labels, recommendation_table, score_labels
-from smartcity_analysis.reports.language import NumberFormat, NUMERIC_TEXT, code_text, as_flag, humanise, as_text, normalise_region_code, phrase, phrases, validate_language
-from smartcity_analysis.reports.tables import aggregate_columns, default_framework, indicator_columns, read_processed_tables
 
+import pandas as pd
+
+from smartcity_analysis.config import Framework
+from smartcity_analysis.reports.labels import (
+    field_labels,
+    framework_indicator_aspects,
+    indicator_labels,
+    recommendation_table,
+    score_labels,
+)
+from smartcity_analysis.reports.language import (
+    NUMERIC_TEXT,
+    NumberFormat,
+    as_flag,
+    as_text,
+    code_text,
+    humanise,
+    normalise_region_code,
+    phrase,
+    phrases,
+    validate_language,
+)
+from smartcity_analysis.reports.map import position_map
+from smartcity_analysis.reports.tables import (
+    aggregate_columns,
+    default_framework,
+    indicator_columns,
+    read_processed_tables,
+    resolve_processed_dir,
+)
+from smartcity_analysis.reports.trajectory import Trajectory, history_of_round, trajectory
+from smartcity_analysis.reports.what_it_takes import WhatItTakes, what_it_takes
 
 # Bands of the share of Monte Carlo draws in which a region is selected (``p_selected``): at or above
 # ROBUST_SHARE the decision is robust; between 1 - ROBUST_SHARE and ROBUST_SHARE it could go either way.
@@ -165,6 +187,12 @@ class ReportContext:
     recommendations: tuple[Recommendation, ...]
     data_notes: DataNotes
     notes: str
+    # The region's place among the 514 kab/kota (inline SVG; empty when the reference has no points).
+    position_svg: str = ""
+    # Its standing in each round of the history (None: no history for this round, see reports/trajectory.py).
+    trajectory: Trajectory | None = None
+    # Its distance to the cut-off: the margin if selected, the most practical paths in if not (selection.gap).
+    what_it_takes: WhatItTakes = WhatItTakes("unavailable")
 
     @property
     def fmt(self) -> NumberFormat:
@@ -224,6 +252,9 @@ def report_context(processed_dir: str | Path | None, region_code: str | int, lan
                                   framework, framework_indicator_aspects(framework), labels, language),
         data_notes=data_notes(tables, code, framework, language),
         notes=as_text(row["submissions_clean"].get("notes")),
+        position_svg=position_map(code, language),
+        trajectory=trajectory(history_of_round(resolve_processed_dir(processed_dir)), code, language),
+        what_it_takes=what_it_takes(tables, code, framework, language),
     )
 
 
@@ -391,6 +422,7 @@ def _rows_of(table: pd.DataFrame, region_code: str, sort_by: str) -> list[dict[s
 
 
 def row_of(table: pd.DataFrame, value: Any, name: str, key: str = "region_code") -> pd.Series:
+    """Return the row of ``table`` whose ``key`` is ``value``; raise a plain ``ValueError`` naming the file."""
     match = table.loc[table[key] == value]
     if match.empty:
         raise ValueError(f"{key} {value} is not in {name}.csv: it was not accepted in this round "

@@ -18,7 +18,6 @@ import copy
 import hashlib
 import html as html_lib
 import importlib.metadata
-import json
 import math
 import platform
 import re
@@ -39,6 +38,7 @@ from nbclient.util import run_sync
 from tqdm.auto import tqdm
 
 from smartcity_analysis import paths
+from smartcity_analysis.outputs import remove_stale_temporaries, write_json, write_notebook, write_text
 from smartcity_analysis.reports.language import normalise_region_code, validate_language
 
 # The stage notebooks, in execution order (the what-if notebook 04b is interactive and not part of a run).
@@ -55,6 +55,16 @@ KERNEL_NAME = "python3"
 # the terminal of the run. The kernels listen on 127.0.0.1 only, which is what that warning is about; errors
 # in cells still reach the executed notebooks and the run's failures.
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
+# In a run, each stage notebook's kernel is started while the previous stage runs (StageKernels), and imports
+# the stage's subpackage before the stage's first cell. The imports are the notebook's own, so no output
+# changes; matplotlib's pyplot is left to the notebook, as importing it settles the inline backend.
+STAGE_WARM_IMPORTS = {
+    "01_clean_submissions": ("pandas", "smartcity_analysis.cleaning"),
+    "02_readiness_index": ("pandas", "smartcity_analysis.index"),
+    "03_readiness_profiles": ("pandas", "smartcity_analysis.profiles"),
+    "04_rank_and_select": ("pandas", "smartcity_analysis.selection"),
+    "06_round_summary": ("pandas", "smartcity_analysis.reports"),
+}
 CELL_TIMEOUT_SECONDS = 600
 # At most this many regions share one kernel. A kernel start (the process, the imports, the first read of the
 # round's files) costs 2-3 s of CPU on a busy 2-core machine, the price of 20-30 reports; with 260, a national
@@ -139,7 +149,7 @@ def select_parameters(pool: Mapping[str, Any], declared: Iterable[str]) -> dict[
 
 
 def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[str, Any],
-                  cwd: str | Path | None = None) -> nbformat.NotebookNode:
+                  cwd: str | Path | None = None, km: Any = None) -> nbformat.NotebookNode:
     """Execute one stage notebook with papermill and write it, normalised, to ``output``.
 
     Parameters
@@ -152,6 +162,9 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
         Parameters to inject; each must be declared by the notebook (see :func:`check_parameters`).
     cwd : str or Path, optional
         Working directory of the kernel; defaults to the notebook's folder.
+    km : jupyter_client.AsyncKernelManager, optional
+        A kernel already started for this notebook (:func:`start_stage_kernel`, with the same ``cwd``); the
+        caller shuts it down. By default papermill starts one and shuts it down.
 
     Returns
     -------
@@ -175,12 +188,75 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
         executed = papermill.execute_notebook(
             str(notebook), None, parameters=dict(parameters), kernel_name=KERNEL_NAME, progress_bar=False,
             cwd=str(cwd or notebook.parent), execution_timeout=CELL_TIMEOUT_SECONDS,
-            extra_arguments=list(KERNEL_ARGUMENTS))
+            extra_arguments=list(KERNEL_ARGUMENTS), km=km)
     except papermill.PapermillExecutionError:
         raise
     executed = normalise_notebook(executed)
-    nbformat.write(executed, str(output))
+    write_notebook(output, executed)
     return executed
+
+
+def start_stage_kernel(cwd: str | Path, warm_imports: Sequence[str] = ()) -> Any:
+    """Start a kernel for a stage notebook and return its manager, without waiting for it to be ready.
+
+    The kernel is what papermill would start (kernel ``python3``, :data:`KERNEL_ARGUMENTS`, no history
+    file, working directory ``cwd``), so the notebook runs in a fresh interpreter as before. It imports
+    ``warm_imports`` while it starts (ipykernel's ``exec_lines``, leaving no name behind), and it boots while
+    the caller goes on: the next stage's kernel starts and imports while the previous stage runs.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    arguments = [*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"]
+    if warm_imports:
+        modules = ", ".join(repr(m) for m in warm_imports)
+        arguments += [f"--IPKernelApp.exec_lines=for _m in ({modules},): __import__(_m)",
+                      "--IPKernelApp.exec_lines=del _m"]
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
+    return km
+
+
+def stop_stage_kernel(km: Any) -> None:
+    """Shut down a kernel from :func:`start_stage_kernel` (its stage is done or will not run)."""
+    if km is not None and run_sync(km.is_alive)():
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+class StageKernels:
+    """The kernels of a run's stage notebooks, each started while the previous stage runs.
+
+    :meth:`take` returns the kernel for the next stage (started earlier) and starts the one after it. Leaving
+    the ``with`` block shuts down a kernel that was started but not taken (the run stopped at a failure).
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        The stage notebooks, in the order they run.
+    """
+
+    def __init__(self, notebooks: Sequence[Path]) -> None:
+        self._queue = list(notebooks)
+        self._pending: Any = None
+
+    def __enter__(self) -> StageKernels:
+        self._pending = self._start_next()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        stop_stage_kernel(self._pending)
+        self._pending = None
+
+    def take(self) -> Any:
+        """Return the started kernel of the next stage, and start the kernel of the stage after it."""
+        km, self._pending = self._pending, None
+        self._pending = self._start_next()
+        return km
+
+    def _start_next(self) -> Any:
+        if not self._queue:
+            return None
+        notebook = self._queue.pop(0)
+        return start_stage_kernel(notebook.parent, STAGE_WARM_IMPORTS.get(notebook.stem, ()))
 
 
 def execute_committed_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -347,9 +423,9 @@ def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, c
                   outputs: tuple[Path, Path], started: float) -> tuple[str, str | None, float]:
     nb, html, error = export_region(nb, error, exporter, code, language)
     ipynb_path, html_path = outputs
-    nbformat.write(nb, str(ipynb_path))
+    write_notebook(ipynb_path, nb)
     if html is not None:
-        html_path.write_text(html, encoding="utf-8")
+        write_text(html_path, html)
     return code, error, time.perf_counter() - started
 
 
@@ -517,15 +593,19 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
     for folder in (processed_dir, reports_dir / "notebooks", reports_dir / "html"):
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)  # left by a run killed mid-write; outputs are renamed in whole
     pool = {"submissions_dir": str(submissions_dir), "processed_dir": str(processed_dir),
             "reports_dir": str(reports_dir), "quota": int(quota), "language": language}
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
-    with tqdm(total=len(STAGE_NOTEBOOKS) + 1, desc="stages", unit="stage", disable=not progress) as bar:
-        for name in (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK):
-            bar.set_postfix_str(Path(name).stem)
-            nb = _run_stage(notebooks_dir / name, reports_dir, pool, timings, failures)
+    stages = [notebooks_dir / name for name in (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK)]
+    with tqdm(total=len(stages), desc="stages", unit="stage", disable=not progress) as bar, \
+            StageKernels(stages) as kernels:
+        for notebook in stages:
+            name = notebook.name
+            bar.set_postfix_str(notebook.stem)
+            nb = _run_stage(notebook, reports_dir, pool, timings, failures, kernels.take())
             if nb is None:
                 break
             executed[name] = nb
@@ -540,22 +620,23 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     exporter = make_exporter()
     for name, nb in executed.items():
         page = notebook_to_html(nb, exporter, page_title(nb, Path(name).stem), language)
-        (reports_dir / "html" / f"{Path(name).stem}.html").write_text(page, encoding="utf-8")
+        write_text(reports_dir / "html" / f"{Path(name).stem}.html", page)
     index_path = write_index(reports_dir, processed_dir, batch.rendered, language, failures, list(executed))
     manifest_path = write_manifest(reports_dir, submissions_dir, processed_dir, pool, timings, batch, failures)
     return RunResult(reports_dir, index_path, manifest_path, batch.rendered, tuple(failures), timings)
 
 
 def _run_stage(notebook: Path, reports_dir: Path, pool: Mapping[str, Any], timings: dict[str, float],
-               failures: list[Failure]) -> nbformat.NotebookNode | None:
+               failures: list[Failure], km: Any = None) -> nbformat.NotebookNode | None:
     started = time.perf_counter()
     try:
         parameters = select_parameters(pool, declared_parameters(notebook))
-        return execute_stage(notebook, reports_dir / "notebooks" / notebook.name, parameters)
+        return execute_stage(notebook, reports_dir / "notebooks" / notebook.name, parameters, km=km)
     except Exception as exc:  # a stage failure ends the run, but the run still writes its manifest
         failures.append(Failure(notebook.stem, notebook.stem, _short_error(exc)))
         return None
     finally:
+        stop_stage_kernel(km)
         timings[notebook.stem] = round(time.perf_counter() - started, 3)
 
 
@@ -575,7 +656,7 @@ def write_index(reports_dir: str | Path, processed_dir: str | Path, rendered: It
     Path or None
         The page, or None when there is no ranking to list (a stage failed before it).
     """
-    from smartcity_analysis.reports.html import index_rows, render_index
+    from smartcity_analysis.reports.html import index_extras, index_rows, render_index
 
     reports_dir = Path(reports_dir)
     if not (Path(processed_dir) / "ranking.csv").exists():
@@ -587,10 +668,10 @@ def write_index(reports_dir: str | Path, processed_dir: str | Path, rendered: It
         index_rows(processed_dir, hrefs, language), language,
         summary_href=f"html/{summary_stem}.html" if summary_stem in stems else None,
         stages=[{"name": s, "href": f"html/{s}.html"} for s in stems if s != summary_stem],
-        failures=sorted(failures, key=lambda f: (f.stage, f.item)))
+        failures=sorted(failures, key=lambda f: (f.stage, f.item)),
+        **index_extras(processed_dir, language))  # participation (when the round has a list) and the map
     path = reports_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text(path, page)
 
 
 def write_manifest(reports_dir: Path, submissions_dir: Path, processed_dir: Path, parameters: Mapping[str, Any],
@@ -610,8 +691,7 @@ def write_manifest(reports_dir: Path, submissions_dir: Path, processed_dir: Path
         "timings_seconds": {"stages": dict(timings), "regions": dict(batch.seconds)},
     }
     path = Path(reports_dir) / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_json(path, manifest, sort_keys=True)
 
 
 def file_hashes(location: str | Path) -> dict[str, str]:

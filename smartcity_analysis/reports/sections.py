@@ -6,31 +6,23 @@ headings included, so a page is in one language only. Templates autoescape, so f
 """
 
 from __future__ import annotations
+
 import base64
-import functools
-import json
-import math
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
-import jinja2
-import pandas as pd
-import yaml
-from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
+
 from smartcity_analysis.reports.language import template_environment
 from smartcity_analysis.reports.region import ReportContext
 from smartcity_analysis.reports.summary import SummaryContext
 
-
 # The sections of a region report, in reading order; the chart (:func:`render_chart`) follows "profile".
-REPORT_SECTIONS = ("identity", "standing", "profile", "peers", "recommendations", "data_notes", "notes")
+REPORT_SECTIONS = ("identity", "standing", "profile", "peers", "recommendations", "data_notes", "notes", "position",
+                   "trajectory", "what_it_takes")
 
 
 # The sections of the round summary; its chart (:func:`render_summary_chart`) follows "distribution".
-SUMMARY_SECTIONS = ("title", "participation", "distribution", "profiles", "selection", "panel")
+SUMMARY_SECTIONS = ("title", "participation", "invitations", "map", "distribution", "profiles", "selection", "panel",
+                    "movers", "panel_adjusted")
 
 
 def render_section(context: ReportContext, section: str) -> str:
@@ -59,6 +51,7 @@ def svg_data_uri(svg: str) -> str:
 
 
 def render_macro(template: str, section: str, known: tuple[str, ...], context: Any, *extra: Any) -> str:
+    """Render the macro ``section`` of ``template`` with ``context``; refuse a section not in ``known``."""
     if section not in known:
         raise ValueError(f"unknown section {section!r}; known: {known}")
     module = template_environment().get_template(template).module

@@ -1,24 +1,22 @@
-"""The round summary's context: participation, the index distribution, profiles, selection and panel effect.
-"""
+"""The round summary's context: participation, the index distribution, profiles, selection and panel effect."""
 
 from __future__ import annotations
-import base64
-import functools
+
 import json
-import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-import jinja2
+
 import pandas as pd
-import yaml
-from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
+
 from smartcity_analysis.reports.language import NumberFormat, as_flag, as_text, validate_language
+from smartcity_analysis.reports.map import round_map_from_tables
+from smartcity_analysis.reports.participation import Participation, participation_summary
 from smartcity_analysis.reports.region import robustness
 from smartcity_analysis.reports.tables import read_processed_tables, resolve_processed_dir
+from smartcity_analysis.reports.trajectory import RoundMovers, history_of_round, round_movers
+from smartcity_analysis.reports.what_it_takes import PanelAdjustedSummary, panel_adjusted_summary
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,13 @@ class SummaryContext:
     fragile: tuple[Mapping[str, Any], ...]
     panel_sentence: str
     panel_effects: tuple[tuple[str, str, str, int], ...]
+    # Invited, took part, accepted and who to call (None: the round has no invitation list), and the dot map.
+    participation: Participation | None = None
+    map_svg: str = ""
+    # The round against earlier ones (None: no history for this round): returning, new, largest movers.
+    movers: RoundMovers | None = None
+    # The selection with the panel effect removed, beside the nominal one (selection.adjusted).
+    panel_adjusted: PanelAdjustedSummary = PanelAdjustedSummary("unavailable")
 
     @property
     def fmt(self) -> NumberFormat:
@@ -87,6 +92,10 @@ def summary_context(processed_dir: str | Path | None, language: str = "id") -> S
                        "p_selected": float(r["p_selected"]), "selected": as_flag(r["selected"])}
                       for _, r in fragile.sort_values(["rank", "region_code"]).iterrows()),
         panel_sentence=panel_sentence, panel_effects=panel_effects,
+        participation=participation_summary(tables["participation"], tables["invitations_quarantine"], language),
+        map_svg=round_map_from_tables(tables, language),
+        movers=round_movers(history_of_round(folder)),
+        panel_adjusted=panel_adjusted_summary(tables.get("panel_adjusted"), folder, language),
     )
 
 

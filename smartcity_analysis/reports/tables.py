@@ -1,29 +1,22 @@
-"""The processed files a region report or the round summary reads, parsed once per file version.
-"""
+"""The processed files a region report or the round summary reads, parsed once per file version."""
 
 from __future__ import annotations
-import base64
+
 import functools
-import json
-import math
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-import jinja2
+
 import pandas as pd
-import yaml
+
 from smartcity_analysis.config import Framework, load_framework
 from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
-
 
 # The processed files a report reads; the optional ones may be absent in a folder from an older round.
 REPORT_TABLES = ("submissions_clean", "scores", "ranking", "profiles", "profile_centroids", "cleaning_log",
                  "index_imputed", "index_treated")
 
 
-OPTIONAL_TABLES = ("quarantine", "superseded")
+OPTIONAL_TABLES = ("quarantine", "superseded", "participation", "selection_gap", "selection_paths", "panel_adjusted",
+                   "invitations_quarantine")
 
 
 CODE_DTYPES = {"region_code": str, "profile_id": "Int64", "original_value": str}

@@ -15,9 +15,10 @@ from smartcity_analysis.selection.ranking import (
     load_candidates,
     ranking_table,
     select,
+    selection_notes,
     write_ranking,
     write_selection_xlsx,
 )
 
 __all__ = ["Selection", "SelectionParams", "candidate_table", "compare_selections", "load_candidates",
-           "ranking_table", "select", "write_ranking", "write_selection_xlsx"]
+           "ranking_table", "select", "selection_notes", "write_ranking", "write_selection_xlsx"]

@@ -17,7 +17,8 @@ which class it sat in. The test:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from scipy import stats
 
 from smartcity_analysis.config import Framework
 from smartcity_analysis.index.indicators import framework_table
+from smartcity_analysis.notes import NotApplicable, Note
 from smartcity_analysis.selection.uncertainty import effective_weights, tree_from_table
 
 PANEL_COLUMNS = ["region_code", "assessment_class", "assessor_score", "objective_index"]
@@ -46,12 +48,16 @@ class PanelParams:
         Permutations of the robustness check.
     random_state : int
         Seed of the permutations.
+    min_class_regions : int
+        A class takes part in the test only with at least this many regions: a class effect estimated from
+        one or two regions is that region's own score, not its panel's generosity.
     """
 
     alpha: float = 0.05
     confidence: float = 0.95
     n_permutations: int = 2000
     random_state: int = 2021
+    min_class_regions: int = 3
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ class PanelEffect:
     likert_fields: tuple[str, ...]
     objective_indicators: tuple[str, ...]
     params: PanelParams
+    classes_left_out: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary (``test``, ``p_value``, ``summary_id``, ``summary_en`` and the details)."""
@@ -175,6 +182,44 @@ def _f_statistic(y: np.ndarray, objective: np.ndarray, codes: np.ndarray, n_clas
     rss_full, rss_reduced = _rss(full, y)[1], _rss(reduced, y)[1]
     df_num, df_den = n_classes - 1, len(y) - full.shape[1]
     return ((rss_reduced - rss_full) / df_num) / (rss_full / df_den) if rss_full > 0 else np.inf
+
+
+def panel_test(data: pd.DataFrame, params: PanelParams = PanelParams(), likert: tuple[str, ...] = (),
+               objective: tuple[str, ...] = ()) -> PanelEffect:
+    """Run the panel-effect test on the classes that have enough regions; say why when it cannot run.
+
+    Classes with fewer than ``params.min_class_regions`` regions are left out of the test (their regions are
+    still ranked and selected like any other). The test needs two classes and more regions than classes + 2.
+
+    Raises
+    ------
+    NotApplicable
+        When no assessor score was given, or too few classes or regions remain.
+    """
+    if data.empty:
+        raise NotApplicable("no_assessor_scores", "Uji efek panel dilewati: tidak ada skor asesor di putaran ini.",
+                            "The panel-effect test is skipped: this round has no assessor scores.")
+    counts = data["assessment_class"].value_counts()
+    kept = sorted(counts.index[counts >= params.min_class_regions])
+    usable = data[data["assessment_class"].isin(kept)]
+    if len(kept) < 2 or len(usable) <= len(kept) + 2:
+        raise NotApplicable(
+            "too_few_classes",
+            f"Uji efek panel dilewati: perlu sedikitnya 2 kelas dengan masing-masing {params.min_class_regions} "
+            f"daerah atau lebih; putaran ini {len(kept)} kelas seperti itu dari {len(counts)}.",
+            f"The panel-effect test is skipped: it needs at least 2 classes of {params.min_class_regions} or more "
+            f"regions; this round has {len(kept)} such class(es) of {len(counts)}.")
+    result = estimate_panel_effect(usable.reset_index(drop=True), params, likert, objective)
+    left_out = sorted(set(counts.index) - set(kept))
+    return replace(result, classes_left_out=tuple(left_out)) if left_out else result
+
+
+def skipped_payload(notes: Sequence[Note]) -> dict[str, Any]:
+    """Return the ``panel_effect.json`` of a round where the test could not run: why, in both languages."""
+    note = notes[0] if notes else None
+    return {"test": "skipped", "reason_code": note.reason_code if note else "not_run",
+            "summary_id": note.message_id if note else "", "summary_en": note.message_en if note else "",
+            "effects": []}
 
 
 def estimate_panel_effect(data: pd.DataFrame, params: PanelParams = PanelParams(),
@@ -285,13 +330,17 @@ def _class_name(label: str, word: str) -> str:
     return label if label.lower().startswith(("kelas", "class")) else f"{word} {label}"
 
 
-def write_panel_effect(result: PanelEffect, processed_dir: str | Path) -> Path:
-    """Write ``panel_effect.json`` (UTF-8, sorted keys); return its path."""
-    path = Path(processed_dir) / "panel_effect.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+def write_panel_effect(result: PanelEffect | None, processed_dir: str | Path, notes: Sequence[Note] = ()) -> Path:
+    """Write ``panel_effect.json`` (UTF-8, sorted keys); return its path.
+
+    Without a result (the test was skipped), the file says so and why (``notes``), so that no earlier
+    round's result is left in the folder.
+    """
+    from smartcity_analysis.outputs import write_text  # atomic: a killed run leaves the previous file whole
+
+    payload = result.to_dict() if result is not None else skipped_payload(notes)
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return write_text(Path(processed_dir) / "panel_effect.json", text + "\n")
 
 
 def load_panel_data(processed_dir: str | Path, framework: Framework) -> pd.DataFrame:

@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartcity_analysis.notes import Note
+
 NOT_RESERVED = -1
+STAGE = "04_rank_and_select"
 DEFAULT_TIE_BREAK = ("aspect_struktur",)
 
 
@@ -237,6 +240,23 @@ def select(candidates: pd.DataFrame, params: SelectionParams = SelectionParams()
     return Selection(table=table.sort_values("rank", kind="stable").reset_index(drop=True), params=params)
 
 
+def selection_notes(selection: Selection) -> tuple[Note, ...]:
+    """Say when the quota does not bite: every eligible region is selected, or no region is eligible."""
+    table, quota = selection.table, selection.params.quota
+    n_eligible = int(table["eligible"].sum())
+    if n_eligible == 0:
+        return (Note(STAGE, "selection", "restricted", "no_eligible_region",
+                     "Tidak ada daerah yang memenuhi syarat seleksi pada putaran ini (lihat alasan tiap daerah).",
+                     "No region of this round meets the selection's conditions (see each region's reason)."),)
+    if n_eligible <= quota:
+        return (Note(STAGE, "selection", "restricted", "quota_not_binding",
+                     f"Kuota {quota} tidak kurang dari jumlah daerah yang memenuhi syarat ({n_eligible}): semuanya "
+                     "terpilih, dan peringkat tidak menentukan seleksi.",
+                     f"The quota of {quota} is not below the number of eligible regions ({n_eligible}): all of "
+                     "them are selected, and the ranking does not decide the selection."),)
+    return ()
+
+
 def decision_reasons(table: pd.DataFrame, ineligible: pd.Series, reserved_by: np.ndarray,
                      by_rank_alone: np.ndarray, minimums: Sequence[tuple[str, str, np.ndarray, int]],
                      params: SelectionParams) -> pd.DataFrame:
@@ -343,12 +363,16 @@ SHEET_HEADERS = {
     "rank": "Peringkat", "region_code": "Kode Wilayah", "official_name": "Nama Daerah",
     "province_name": "Provinsi", "readiness_index": "Indeks Kesiapan", "rank_range": "Rentang Peringkat (5-95 %)",
     "p_selected": "Peluang Terpilih", "status": "Status", "note": "Keterangan",
+    "gap_points": "Kurang dari Batas (poin indeks)", "margin_points": "Margin di Atas Batas (poin indeks)",
 }
+# Optional columns of ranking.csv, from the gap analysis (smartcity_analysis.selection.gap): how many index
+# points a region outside needs to enter, and how far a selected region's index could fall before it leaves.
+GAP_COLUMNS = ["gap_points", "margin_points"]
 # Fixed workbook and zip-entry timestamps, so the same selection gives the same bytes.
 FIXED_TIMESTAMP = (2021, 11, 1, 0, 0, 0)
 
 
-def ranking_table(selection: Selection, uncertainty: pd.DataFrame) -> pd.DataFrame:
+def ranking_table(selection: Selection, uncertainty: pd.DataFrame | None) -> pd.DataFrame:
     """Join the nominal decisions with the Monte Carlo summary (the ``ranking.csv`` contract, plus context).
 
     A borderline region's reason gets a note saying how often it was selected across the draws.
@@ -359,13 +383,16 @@ def ranking_table(selection: Selection, uncertainty: pd.DataFrame) -> pd.DataFra
         The nominal decisions.
     uncertainty : pandas.DataFrame
         ``region_code``, ``rank_median``, ``rank_p05``, ``rank_p95``, ``p_selected``, ``borderline``
-        (:func:`smartcity_analysis.selection.uncertainty.summarise`).
+        (:func:`smartcity_analysis.selection.uncertainty.summarise`), or None when the Monte Carlo was skipped.
 
     Returns
     -------
     pandas.DataFrame
         ``RANKING_COLUMNS`` then ``region_type``, ``province_name``, ``assessment_class``; sorted by rank.
     """
+    if uncertainty is None:  # the Monte Carlo was skipped: no interval, no probability, nothing borderline
+        uncertainty = pd.DataFrame({"region_code": selection.table["region_code"], "rank_median": np.nan,
+                                    "rank_p05": np.nan, "rank_p95": np.nan, "p_selected": np.nan, "borderline": False})
     summary = uncertainty[["region_code", "rank_median", "rank_p05", "rank_p95", "p_selected", "borderline"]]
     table = selection.table.merge(summary, on="region_code", how="left", validate="1:1")
     note = table["borderline"].fillna(False).astype(bool)
@@ -380,14 +407,26 @@ def ranking_table(selection: Selection, uncertainty: pd.DataFrame) -> pd.DataFra
 
 def write_ranking(ranking: pd.DataFrame, processed_dir: str | Path) -> Path:
     """Write ``ranking.csv`` (the contract's columns, UTF-8, full precision); return its path."""
-    path = Path(processed_dir) / "ranking.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ranking[RANKING_COLUMNS].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-    return path
+    from smartcity_analysis.outputs import write_csv  # atomic; a processed file keeps the exact text
+
+    return write_csv(Path(processed_dir) / "ranking.csv",
+                     ranking[RANKING_COLUMNS + [c for c in GAP_COLUMNS if c in ranking.columns]])
+
+
+def with_gap(ranking: pd.DataFrame, gap: pd.DataFrame) -> pd.DataFrame:
+    """Add ``gap_points`` and ``margin_points`` (:data:`GAP_COLUMNS`) from ``selection_gap.csv``'s table."""
+    return ranking.drop(columns=[c for c in GAP_COLUMNS if c in ranking.columns]).merge(
+        gap[["region_code", *GAP_COLUMNS]], on="region_code", how="left", validate="1:1")
 
 
 def selection_sheet(ranking: pd.DataFrame) -> pd.DataFrame:
-    """Return the list for officials: Indonesian headers, one row per region in rank order."""
+    """Return the list for officials: Indonesian headers, one row per region in rank order.
+
+    Text cells starting like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are prefixed with ``'``: the list
+    is opened in Excel (:func:`smartcity_analysis.outputs.neutralise_formulas`).
+    """
+    from smartcity_analysis.outputs import neutralise_formulas
+
     status = np.select([ranking["selected"], ranking["eligible"]], ["Terpilih", "Tidak terpilih"],
                        default="Tidak memenuhi syarat")
     sheet = pd.DataFrame({
@@ -396,8 +435,9 @@ def selection_sheet(ranking: pd.DataFrame) -> pd.DataFrame:
         "rank_range": [f"{a}-{b}" if pd.notna(a) else "" for a, b in zip(ranking["rank_p05"], ranking["rank_p95"],
                                                                           strict=True)],
         "p_selected": ranking["p_selected"], "status": status, "note": ranking["decision_reason_id"],
+        **{c: ranking[c].round(2) for c in GAP_COLUMNS if c in ranking.columns},  # after "note": widths fixed
     })
-    return sheet.rename(columns=SHEET_HEADERS)
+    return neutralise_formulas(sheet).rename(columns=SHEET_HEADERS)
 
 
 def write_selection_xlsx(ranking: pd.DataFrame, path: str | Path) -> Path:
@@ -430,10 +470,11 @@ def write_selection_xlsx(ranking: pd.DataFrame, path: str | Path) -> Path:
     stamp = datetime(*FIXED_TIMESTAMP).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     buffer = io.BytesIO()
     workbook.save(buffer)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from smartcity_analysis.outputs import write_bytes
+
+    fixed = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+            zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIMESTAMP)
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -441,4 +482,4 @@ def write_selection_xlsx(ranking: pd.DataFrame, path: str | Path) -> Path:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
             target.writestr(entry, content)
-    return path
+    return write_bytes(path, fixed.getvalue())  # atomic: officials never open half a workbook

@@ -639,10 +639,10 @@ def build_inputs(processed_dir: str | Path, framework: Any, candidates: pd.DataF
     """
     from smartcity_analysis.index.indicators import framework_table
 
-    table = framework_table(framework, "aspects")
+    data = load_engine_data(processed_dir)
+    table = framework_table(framework, "aspects", data=data)  # the tree the round could score, as stage 02
     codes = tuple(candidates["region_code"].astype(str))
-    matrices = engine_matrices(load_engine_data(processed_dir), table, params.imputations, params.normalisations,
-                               codes)
+    matrices = engine_matrices(data, table, params.imputations, params.normalisations, codes)
     return UncertaintyInputs(matrices, tree_from_table(table), codes)
 
 

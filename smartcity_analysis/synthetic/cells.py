@@ -1,4 +1,8 @@
-"""Render planned rows as the cells a region types, and write them as ``.xlsx`` and ``;``-separated CSV bytes."""
+"""Render planned rows as the cells a region types, and write them as the files regions send.
+
+Workbooks as ``.xlsx`` (openpyxl), ``.xlsm``, ``.xls`` (xlwt) and ``.ods`` (OpenDocument XML); text as
+``;``-separated Windows-1252 CSV or Excel's UTF-16 tab-separated "Unicode text".
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 from openpyxl import Workbook
@@ -69,8 +74,16 @@ def render_file(file: PlannedFile, framework: Framework, rng: np.random.Generato
                   for row in file.rows)
     table = [[row_cells[c] for c in columns] for row_cells in cells]
     if file.kind == "csv":
-        return RenderedFile(_csv_bytes(headers, table), cells)
-    return RenderedFile(_xlsx_bytes(headers, table, _instructions(framework), _stamp(file, parameters)), cells)
+        text = _tsv_utf16_bytes if file.form == "utf16_txt" else _csv_bytes
+        return RenderedFile(text(headers, table), cells)
+    stamp = _stamp(file, parameters)
+    if file.form == "xls":
+        return RenderedFile(_xls_bytes(headers, table, _instructions(framework)), cells)
+    if file.form == "ods":
+        return RenderedFile(_ods_bytes(headers, table, _instructions(framework), stamp), cells)
+    title = _title(file) if file.form == "titled" else None
+    return RenderedFile(_xlsx_bytes(headers, table, _instructions(framework), stamp, macro_enabled=file.form == "xlsm",
+                                    title=title), cells)
 
 
 def _header(column: str, file: PlannedFile, framework: Framework, rng: np.random.Generator) -> Cell:
@@ -345,18 +358,44 @@ def _csv_bytes(headers: list[Cell], table: list[list[Cell]]) -> bytes:
     return buffer.getvalue().encode("cp1252")
 
 
+def _tsv_utf16_bytes(headers: list[Cell], table: list[list[Cell]]) -> bytes:
+    """Return Excel's "Unicode text" export: UTF-16 little-endian with a byte-order mark, tab-separated, CRLF."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
+    writer.writerow([h.value for h in headers])
+    for cells in table:
+        writer.writerow(["" if c.value is None else c.value for c in cells])
+    return buffer.getvalue().encode("utf-16")
+
+
+TITLE_ROWS = 2  # a titled form: the title in row 1 (merged across the columns), row 2 blank, header in row 3
+
+
+def _title(file: PlannedFile) -> str:
+    return "FORMULIR KESIAPAN GERAKAN MENUJU 100 SMART CITY 2021 (" + file.name.rsplit(".", 1)[0] + ")"
+
+
 def _xlsx_bytes(headers: list[Cell], table: list[list[Cell]], instructions: list[list[str]],
-                stamp: dt.datetime) -> bytes:
-    """Return a workbook: instructions sheet ``Petunjuk`` before data sheet ``Data``, fixed timestamps."""
+                stamp: dt.datetime, *, macro_enabled: bool = False, title: str | None = None) -> bytes:
+    """Return a workbook: instructions sheet ``Petunjuk`` before data sheet ``Data``, fixed timestamps.
+
+    ``macro_enabled`` gives an ``.xlsm`` (the macro-enabled content type, no macros); ``title`` puts a
+    merged title line and a blank line above the header, as government templates do.
+    """
     workbook = Workbook()
     guide = workbook.active
     guide.title = "Petunjuk"
     for line in instructions:
         guide.append(line)
     sheet = workbook.create_sheet("Data")
+    offset = 0
+    if title is not None:
+        sheet.cell(row=1, column=1, value=title)
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=min(8, len(headers)))
+        offset = TITLE_ROWS
     for col, header in enumerate(headers, start=1):
-        sheet.cell(row=1, column=col, value=header.value)
-    for r, cells in enumerate(table, start=2):
+        sheet.cell(row=offset + 1, column=col, value=header.value)
+    for r, cells in enumerate(table, start=offset + 2):
         for col, cell in enumerate(cells, start=1):
             _write_cell(sheet, r, col, cell)
     workbook.properties.creator = "Diskominfo"
@@ -365,7 +404,7 @@ def _xlsx_bytes(headers: list[Cell], table: list[list[Cell]], instructions: list
     workbook.properties.modified = stamp
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _fixed_zip(buffer.getvalue(), stamp)
+    return _fixed_zip(buffer.getvalue(), stamp, macro_enabled=macro_enabled)
 
 
 def _write_cell(sheet: Any, row: int, column: int, cell: Cell) -> None:
@@ -378,23 +417,119 @@ def _write_cell(sheet: Any, row: int, column: int, cell: Cell) -> None:
         target.number_format = cell.number_format
 
 
-def _fixed_zip(payload: bytes, stamp: dt.datetime) -> bytes:
-    """Rewrite a workbook's zip with fixed entry dates, attributes and ``dcterms:modified``."""
+XLSX_MAIN_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+XLSM_MAIN_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
+def _fixed_zip(payload: bytes, stamp: dt.datetime, *, macro_enabled: bool = False) -> bytes:
+    """Rewrite a workbook's zip with fixed entry dates, attributes and ``dcterms:modified``.
+
+    With ``macro_enabled`` the workbook part gets the ``.xlsm`` content type, as Excel saves a macro-enabled
+    workbook (without a ``vbaProject.bin`` when it has no macros).
+    """
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with (zipfile.ZipFile(io.BytesIO(payload)) as source,
-          zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target):
+    entries = {}
+    with zipfile.ZipFile(io.BytesIO(payload)) as source:
         for name in source.namelist():
             data = source.read(name)
             if name == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
                               lambda m: m.group(1) + iso.encode() + m.group(2), data)
+            if name == "[Content_Types].xml" and macro_enabled:
+                data = data.replace(XLSX_MAIN_TYPE, XLSM_MAIN_TYPE)
+            entries[name] = data
+    return _zip_bytes(entries, stamp)
+
+
+def _zip_bytes(entries: Mapping[str, bytes], stamp: dt.datetime, stored: tuple[str, ...] = ()) -> bytes:
+    """Return a zip of ``entries`` in the given order, with fixed dates and attributes (``stored`` uncompressed)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries.items():
             info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o644 << 16
             target.writestr(info, data)
     return out.getvalue()
+
+
+def _xls_bytes(headers: list[Cell], table: list[list[Cell]], instructions: list[list[str]]) -> bytes:
+    """Return an Excel 97-2003 workbook (BIFF8) written with xlwt: ``Petunjuk`` then ``Data``.
+
+    xlwt is the only Python writer of real ``.xls`` files; it is unmaintained but the format is frozen, and the
+    generator is its only user (the cleaner reads ``.xls`` with python-calamine). Its output has no timestamps.
+    """
+    import xlwt
+
+    workbook = xlwt.Workbook(encoding="utf-8")
+    guide = workbook.add_sheet("Petunjuk")
+    for r, line in enumerate(instructions):
+        for c, text in enumerate(line):
+            guide.write(r, c, text)
+    sheet = workbook.add_sheet("Data")
+    styles: dict[str, Any] = {}
+    for c, header in enumerate(headers):
+        sheet.write(0, c, header.value)
+    for r, cells in enumerate(table, start=1):
+        for c, cell in enumerate(cells):
+            if cell.value is None:
+                continue
+            if cell.number_format:
+                style = styles.setdefault(cell.number_format, xlwt.easyxf(num_format_str=cell.number_format))
+                sheet.write(r, c, cell.value, style)
+            else:
+                sheet.write(r, c, cell.value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_MANIFEST = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                 b'<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+                 b'manifest:version="1.2">'
+                 b'<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
+                 b'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                 b'<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                 b"</manifest:manifest>")
+_ODS_NAMESPACES = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                   'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+                   'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"')
+
+
+def _ods_bytes(headers: list[Cell], table: list[list[Cell]], instructions: list[list[str]],
+               stamp: dt.datetime) -> bytes:
+    """Return a LibreOffice Calc workbook (``.ods``): ``Petunjuk`` then ``Data``, with typed cells.
+
+    Written directly as OpenDocument XML (a zip of three parts), so the bytes are fixed for a seed; numbers,
+    booleans and dates are typed cells as Calc saves them.
+    """
+    guide = [[Cell(text) for text in line] for line in instructions]
+    sheets = [("Petunjuk", guide), ("Data", [headers, *table])]
+    body = "".join(f'<table:table table:name="{escape(name)}">' + "".join(
+        "<table:table-row>" + "".join(_ods_cell(c) for c in row) + "</table:table-row>" for row in rows)
+        + "</table:table>" for name, rows in sheets)
+    content = (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_ODS_NAMESPACES}>'
+               f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body>"
+               "</office:document-content>")
+    return _zip_bytes({"mimetype": ODS_MIMETYPE, "META-INF/manifest.xml": _ODS_MANIFEST,
+                       "content.xml": content.encode("utf-8")}, stamp, stored=("mimetype",))
+
+
+def _ods_cell(cell: Cell) -> str:
+    value = cell.value
+    if value is None:
+        return "<table:table-cell/>"
+    if isinstance(value, bool):
+        typed = f'office:value-type="boolean" office:boolean-value="{str(value).lower()}"'
+    elif isinstance(value, int | float):
+        typed = f'office:value-type="float" office:value="{value!r}"'
+    elif isinstance(value, dt.datetime):
+        typed = f'office:value-type="date" office:date-value="{value:%Y-%m-%dT%H:%M:%S}"'
+    else:
+        typed = 'office:value-type="string"'
+    return f"<table:table-cell {typed}><text:p>{escape(str(value))}</text:p></table:table-cell>"
 
 
 def _instructions(framework: Framework) -> list[list[str]]:

@@ -89,6 +89,9 @@ class PlannedFile:
     shuffle_columns: bool = False
     date_form: str = "iso"
     boolean_words: tuple[str, str] = ("Ya", "Tidak")
+    # How the file is saved: "plain" (as its kind), or for a workbook "xlsm", "xls", "ods", "titled" (a title
+    # line and a blank line above the header), for a text file "utf16_txt" (Excel's "Unicode text").
+    form: str = "plain"
 
 
 def plan_files(participants: pd.DataFrame, values: pd.DataFrame, old_codes: Mapping[str, str],
@@ -114,6 +117,7 @@ def plan_files(participants: pd.DataFrame, values: pd.DataFrame, old_codes: Mapp
                          and f.rows[0].region_code not in resubmitters
                          and f.rows[0].region_code not in parameters.forced_codes)
     broken_name = broken_source.name.removesuffix(".csv") + "_rusak.xlsx"
+    files = assign_forms(files, broken_source.name)
     _check_unique([f.name for f in files] + [broken_name])
     return sorted(files, key=lambda f: f.name), broken_name
 
@@ -330,6 +334,47 @@ def _mark_layouts(files: list[PlannedFile], rng: np.random.Generator) -> list[Pl
     shuffled = xlsxs[int(rng.integers(0, len(xlsxs)))]
     out[extra] = replace(out[extra], extra_column=True)
     out[shuffled] = replace(out[shuffled], shuffle_columns=True)
+    return out
+
+
+# The workbook forms given to single-region workbooks, in name order; the text form to one single-region CSV.
+WORKBOOK_FORMS = ("xls", "ods", "titled")
+FORM_SUFFIXES = MappingProxyType({"xlsm": ".xlsm", "xls": ".xls", "ods": ".ods", "titled": ".xlsx",
+                                  "utf16_txt": ".txt"})
+
+
+def assign_forms(files: list[PlannedFile], keep_plain: str) -> list[PlannedFile]:
+    """Save a few existing files in other formats, without drawing from the generator (values stay the same).
+
+    The first batch workbook becomes ``.xlsm``; the first single-region workbooks (by name) without an Excel
+    percent cell (a format ``.xls``/``.ods`` readers do not pass on) become ``.xls``, ``.ods`` and a form with
+    a title above its header; the first single-region CSV other than ``keep_plain`` becomes UTF-16 ``.txt``.
+
+    Parameters
+    ----------
+    files : list of PlannedFile
+        The planned files.
+    keep_plain : str
+        A file that must keep its form (the source of the broken workbook).
+
+    Returns
+    -------
+    list of PlannedFile
+        The same files, a few with another ``form`` and the matching extension.
+    """
+    by_name = sorted(range(len(files)), key=lambda i: files[i].name)
+    forms: dict[int, str] = {}
+    batch = [i for i in by_name if files[i].name.startswith("batch_")]
+    forms[batch[0]] = "xlsm"
+    singles = [i for i in by_name if files[i].kind == "xlsx" and len(files[i].rows) == 1
+               and not any((r.anomaly or "").startswith("excel_percent_cell") for r in files[i].rows)]
+    forms.update(zip(singles, WORKBOOK_FORMS, strict=False))
+    texts = [i for i in by_name if files[i].kind == "csv" and len(files[i].rows) == 1 and files[i].name != keep_plain]
+    forms[texts[0]] = "utf16_txt"
+    out = list(files)
+    for i, form in forms.items():
+        stem = out[i].name.rsplit(".", 1)[0]
+        out[i] = replace(out[i], form=form, name=stem + FORM_SUFFIXES[form])
     return out
 
 

@@ -3,9 +3,10 @@
 The generator invites 150 real kab/kota from the reference table, lets 88 of them take part in four assessment
 classes, derives every template field from a latent readiness built on reference facts (population, density,
 Kota vs Kabupaten, Java, remote Papua), then writes the answers the way regions really send them: Excel
-workbooks with an instructions sheet and ``;``-separated Windows-1252 CSV, with every kind of mess listed in
-``DOMAIN.md`` planted a known number of times. The :class:`SampleRound` it returns states what a correct
-cleaner must find (rows, quarantine reasons, superseded rows, rejected files); ``docs/sample_round.md``
+workbooks with an instructions sheet (``.xlsx``, and a few ``.xlsm``, ``.xls``, ``.ods`` and a form with a
+title above its header), ``;``-separated Windows-1252 CSV and one UTF-16 "Unicode text" export, with every kind
+of mess listed in ``DOMAIN.md`` planted a known number of times. The :class:`SampleRound` it returns states what
+a correct cleaner must find (rows, quarantine reasons, superseded rows, rejected files); ``docs/sample_round.md``
 documents the design.
 
 Output is byte-identical for the same seed: one ``numpy.random.default_rng(seed)`` drives every choice, and
@@ -117,8 +118,9 @@ def generate_sample_round(
     Parameters
     ----------
     out_dir : str or Path
-        The submissions folder (e.g. ``data/raw/submissions/sample-2021``). The generator owns it: ``.xlsx``
-        and ``.csv`` files already at its top level are removed first, so a regeneration leaves no stale file.
+        The submissions folder (e.g. ``data/raw/submissions/sample-2021``). The generator owns it: files of
+        every submission extension (:data:`SUBMISSION_SUFFIXES`) already at its top level are removed first,
+        so a regeneration leaves no stale file.
     seed : int
         Seed of the one random generator; the same seed gives byte-identical files.
     framework : Framework, optional
@@ -165,10 +167,14 @@ def generate_sample_round(
                     invitations, framework, parameters)
 
 
+# Every extension the cleaner reads: a regeneration removes stale files of each, so none is left behind.
+SUBMISSION_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"})
+
+
 def _write_payloads(out_dir: Path, payloads: Mapping[str, bytes]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in sorted(out_dir.iterdir()):
-        if stale.is_file() and stale.suffix.lower() in {".xlsx", ".csv"}:
+        if stale.is_file() and stale.suffix.lower() in SUBMISSION_SUFFIXES:
             stale.unlink()
     for name in sorted(payloads):
         (out_dir / name).write_bytes(payloads[name])
@@ -208,6 +214,7 @@ def _mess_counts(files: list[PlannedFile], rendered: Mapping[str, RenderedFile])
     counts: Counter = Counter()
     for f in files:
         counts["file_" + f.kind] += 1
+        counts["form_" + f.form] += f.form != "plain"
         counts["batch_workbook"] += f.name.startswith("batch_")
         counts["extra_column_file"] += f.extra_column
         counts["shuffled_columns_file"] += f.shuffle_columns

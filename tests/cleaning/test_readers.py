@@ -113,7 +113,8 @@ def test_xlsx_formula_text_is_kept_for_notes(tmp_path, framework):
     ("empty.csv", b"", "empty"),
     ("empty.xlsx", b"", "empty"),
     ("broken.xlsx", b"PK\x03\x04 not really a zip", "not a readable Excel workbook"),
-    ("notes.txt", b"hello", "not a spreadsheet"),
+    ("notes.pdf", b"%PDF-1.4", "not a spreadsheet"),
+    ("notes.txt", b"hello", "no sheet has the template's header"),
     ("old.xls", b"\xd0\xcf\x11\xe0", ".xls"),
     ("other.csv", b"a;b;c\n1;2;3\n", "no sheet has the template's header"),
 ])
@@ -132,8 +133,9 @@ def test_read_submissions_keeps_going_after_rejections(tmp_path, framework):
     (tmp_path / "sub").mkdir()
     write_csv(tmp_path / "sub" / "d.csv", "Kode Wilayah;Nama Kabupaten/Kota;IPM\n3204;Kab. Bandung;70\n", "utf-8")
     batch = read_submissions(tmp_path, framework)
-    assert batch.files_read == [{"name": "b.csv", "sheet": None, "rows": 1}]
+    assert batch.files_read == [{"name": "b.csv", "sheet": None, "header_row": 1, "rows": 1}]
     assert [f["name"] for f in batch.files_rejected] == ["a_corrupt.xlsx", "c_empty.csv"]
+    assert [f["name"] for f in batch.files_skipped] == [".hidden.csv", "sub"]
     assert batch.unknown_columns == [{"file": "b.csv", "sheet": None, "column": "Aneh"}]
     assert batch.rows[["row_seq", "source_file", "source_row", "region_code"]].values.tolist() == [
         [0, "b.csv", 2, "3273"]]

@@ -3,39 +3,17 @@
 import json
 import re
 
-import openpyxl
 import pandas as pd
 import pytest
 
-from smartcity_analysis.cleaning.readers import normalise_header
 from smartcity_analysis.cleaning.stage import run_cleaning
 from smartcity_analysis.paths import NOTEBOOKS_DIR, SAMPLE_SUBMISSIONS_DIR
-
-PII_HEADERS = {"respondent_name", "respondent_phone", "nama pengisi", "no. hp pengisi"}
+from tests.raw_files import personal_values
 
 
 def _raw_personal_values():
-    """Read every respondent name and phone straight from the raw files, bypassing the package's reader."""
-    values = set()
-    for path in sorted(SAMPLE_SUBMISSIONS_DIR.iterdir()):
-        if path.suffix == ".csv":
-            table = pd.read_csv(path, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
-            tables = [table]
-        else:
-            try:
-                workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            except Exception:  # the bundled round holds one corrupt workbook on purpose
-                continue
-            tables = []
-            for sheet in workbook.worksheets:
-                rows = list(sheet.iter_rows(values_only=True))
-                if rows:
-                    tables.append(pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]]).astype(str))
-        for table in tables:
-            for column in table.columns:
-                if normalise_header(column) in PII_HEADERS:
-                    values |= {v.strip() for v in table[column] if v and v.strip() not in ("", "None")}
-    return values
+    """Read every respondent name and phone straight from the raw files (every format), bypassing the package."""
+    return personal_values(SAMPLE_SUBMISSIONS_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +46,18 @@ def test_every_row_is_accounted_for(processed):
     places = pd.concat([clean[["source_file", "source_row"]], quarantine[["source_file", "source_row"]],
                         superseded[["source_file", "source_row"]]])
     assert not places.duplicated().any() and len(places) == summary["rows_read"]
+
+
+def test_the_round_folder_is_read_in_full_in_every_format(processed):
+    summary = json.loads((processed / "cleaning_summary.json").read_text(encoding="utf-8"))
+    on_disk = sorted(p.name for p in SAMPLE_SUBMISSIONS_DIR.iterdir())
+    read = {f["name"] for f in summary["files_read"]}
+    rejected = {f["name"] for f in summary["files_rejected"]}
+    assert rejected == {"kota_subulussalam_rusak.xlsx"}  # the one truncated workbook, on purpose
+    assert read | rejected == set(on_disk) and not summary["files_skipped"]
+    assert {p.rsplit(".", 1)[-1] for p in read} == {"xlsx", "xlsm", "xls", "ods", "csv", "txt"}
+    titled = [f for f in summary["files_read"] if f["header_row"] != 1]
+    assert [(f["sheet"], f["header_row"], f["rows"]) for f in titled] == [("Data", 3, 1)]
 
 
 def test_quarantine_reasons_are_the_documented_codes(processed):

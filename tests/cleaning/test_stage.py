@@ -141,8 +141,8 @@ def test_summary_counts_and_files(result):
     assert (summary["rows_accepted"], summary["rows_superseded"], summary["rows_quarantined"]) == (3, 1, 2)
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_superseded"]
                                     + summary["rows_quarantined"])
-    assert summary["files_read"] == [{"name": "a_round.xlsx", "sheet": "Data", "rows": 3},
-                                     {"name": "b_revisi.csv", "sheet": None, "rows": 3}]
+    assert summary["files_read"] == [{"name": "a_round.xlsx", "sheet": "Data", "header_row": 1, "rows": 3},
+                                     {"name": "b_revisi.csv", "sheet": None, "header_row": 1, "rows": 3}]
     assert [f["name"] for f in summary["files_rejected"]] == ["c_empty.csv", "d_corrupt.xlsx"]
     assert summary["quarantine_by_reason"] == {"ambiguous_region": 1, "missing_assessment_year": 1}
 

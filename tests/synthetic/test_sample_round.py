@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import python_calamine
 from openpyxl import load_workbook
 
 from smartcity_analysis.paths import SAMPLE_SUBMISSIONS_DIR
@@ -39,17 +40,25 @@ def tree_a(round_a) -> dict[str, bytes]:
     return _tree(round_a.out_dir.parent)
 
 
+def _sheet_rows(path: Path) -> list[list[object]]:
+    """Read the data sheet of a submission back raw, whatever its format (independently of the cleaner)."""
+    if path.suffix in (".csv", ".txt"):
+        encoding, separator = ("cp1252", ";") if path.suffix == ".csv" else ("utf-16", "\t")
+        return list(csv.reader(io.StringIO(path.read_bytes().decode(encoding)), delimiter=separator))
+    if path.suffix in (".xls", ".ods"):
+        with python_calamine.CalamineWorkbook.from_path(str(path)) as book:
+            rows = book.get_sheet_by_name("Data").to_python(skip_empty_area=False)
+        return [[None if v == "" else v for v in row] for row in rows]
+    return [list(r) for r in load_workbook(path)["Data"].iter_rows(values_only=True)]
+
+
 def _data_rows(path: Path) -> list[dict[str, object]]:
     """Read a submission file back raw: header cells stripped and lower-cased, values untouched."""
-    if path.suffix == ".csv":
-        text = path.read_bytes().decode("cp1252")
-        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-        header = [h.strip().lower() for h in rows[0]]
-        return [dict(zip(header, r, strict=True)) for r in rows[1:]]
-    sheet = load_workbook(path)["Data"]
-    values = list(sheet.iter_rows(values_only=True))
-    header = [str(h).strip().lower() for h in values[0]]
-    return [dict(zip(header, r, strict=True)) for r in values[1:]]
+    rows = _sheet_rows(path)
+    start = next(i for i, row in enumerate(rows)
+                 if {str(c).strip().lower() for c in row} & {"region_code", "kode wilayah"})
+    header = [str(h).strip().lower() for h in rows[start]]
+    return [dict(zip(header, r, strict=True)) for r in rows[start + 1:]]
 
 
 def _readable(round_: SampleRound) -> list[Path]:
@@ -138,6 +147,42 @@ def test_identity_mess_is_in_the_raw_files(round_a):
     assert any(name(r) == "Bandung" and code(r) in (None, "") for r in rows)  # ambiguous, no code
     names = {str(name(r)) for r in rows}
     assert {"Kota Tanjungpinang", "Baubau", "Kabupaten Fakfak", "Kabupaten Toba Samosir"} <= names
+
+
+def test_some_files_come_in_the_other_formats_regions_send(round_a):
+    by_suffix = {}
+    for path in _readable(round_a):
+        by_suffix.setdefault(path.suffix, []).append(path)
+    assert {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"} <= set(by_suffix)
+    (xls,) = by_suffix[".xls"]
+    assert xls.read_bytes()[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # a real Excel 97-2003 (OLE2) file
+    (ods,) = by_suffix[".ods"]
+    with zipfile.ZipFile(ods) as archive:
+        assert archive.namelist()[0] == "mimetype"
+        assert archive.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
+    (xlsm,) = by_suffix[".xlsm"]
+    with zipfile.ZipFile(xlsm) as archive:
+        assert b"application/vnd.ms-excel.sheet.macroEnabled.main+xml" in archive.read("[Content_Types].xml")
+    (txt,) = by_suffix[".txt"]
+    assert txt.read_bytes()[:2] == b"\xff\xfe" and "\t" in txt.read_bytes().decode("utf-16")
+    assert round_a.mess_counts["form_titled"] == 1
+    titled = [p for p in by_suffix[".xlsx"] if _sheet_rows(p)[0][0] and str(_sheet_rows(p)[0][0]).startswith(
+        "FORMULIR")]
+    assert len(titled) == 1
+    sheet = load_workbook(titled[0])["Data"]
+    assert sheet.merged_cells.ranges and all(v is None for v in next(sheet.iter_rows(min_row=2, values_only=True)))
+
+
+def test_regeneration_removes_stale_files_of_every_format(tmp_path):
+    out = tmp_path / "sample-2021"
+    out.mkdir()
+    stale = [out / f"stale{suffix}" for suffix in (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt")]
+    for path in stale:
+        path.write_bytes(b"old")
+    (out / "keep.pdf").write_bytes(b"not a submission format: left alone")
+    generate_sample_round(out, seed=2021)
+    assert not any(p.exists() for p in stale)
+    assert (out / "keep.pdf").exists()
 
 
 def test_rejected_file_is_unreadable_and_broken_examples_exist(round_a):
