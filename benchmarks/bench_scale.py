@@ -42,7 +42,7 @@ WAVE_ROWS = 528  # rows of one national wave: 514 regions, their resubmissions a
 
 # stage -> sizes (the unit of each stage's size is in UNITS); the first size is the smoke size.
 FULL_SIZES = {
-    "clean": (2, 20, 100),          # waves: ~1,056, ~10,560 and ~52,800 rows
+    "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (the 51,400) and ~100,000 rows
     "index": (1_000, 10_000, 100_000),
     "profiles": (514,),
     "ranking": (514,),
@@ -140,8 +140,13 @@ def measure_reports(regions: int, tmp: Path, smoke: bool) -> dict:
     from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
     codes = write_synthetic_processed(tmp / "processed", n_regions=regions)
-    runner = bench_reports.measure_runner(tmp / "processed", tmp / "runner", codes, 2, "id")
-    floor = bench_reports.measure_floor(tmp / "processed", tmp / "floor", codes, 2, "id")
+    # Runner and floor in turn, twice, the faster of each kept: a burst of load on the shared machine during
+    # one of them would otherwise decide the ratio.
+    runner, floor = float("inf"), float("inf")
+    for attempt in range(1 if smoke else 2):
+        runner = min(runner, bench_reports.measure_runner(tmp / "processed", tmp / f"runner{attempt}", codes, 2,
+                                                          "id"))
+        floor = min(floor, bench_reports.measure_floor(tmp / "processed", tmp / f"floor{attempt}", codes, 2, "id"))
     result = {"units": regions, "seconds": runner, "floor_s": floor}
     if not smoke:
         sample = codes[:3]
@@ -204,7 +209,7 @@ def ratios(rows: list[Row]) -> list[tuple[str, str, str]]:
     out = []
     clean = [r for r in rows if r.stage == "clean"]
     if clean:
-        big = max(clean, key=lambda r: r.units)
+        big = min(clean, key=lambda r: abs(r.units - 51_400))
         out.append((f"cleaning / `pandas.read_csv` of the same files, {big.units:,} rows",
                     f"{big.seconds / big.extra['read_csv_s']:.1f}x", "at most 25x"))
     for stage in ("clean", "index"):

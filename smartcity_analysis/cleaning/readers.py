@@ -454,7 +454,9 @@ def workbook_tables(path: Path, data: bytes) -> list[tuple[str, list[list[Any]]]
     if container == "ole" and "EncryptedPackage".encode("utf-16-le") in data:
         raise UnreadableFileError("the workbook is password-protected; remove the password (File > Info > "
                                   "Protect Workbook) and send it again")
-    is_ooxml = container == "zip" and _zip_has(data, "xl/workbook.xml")
+    # A zip is Office Open XML unless it is an OpenDocument one; a zip too broken to tell goes to openpyxl
+    # first, whose error ("BadZipFile") says most about it.
+    is_ooxml = container == "zip" and not _zip_has(data, "content.xml")
     readers = (openpyxl_tables, calamine_tables) if is_ooxml else (calamine_tables,)
     error: Exception | None = None
     for reader in readers:
@@ -466,8 +468,9 @@ def workbook_tables(path: Path, data: bytes) -> list[tuple[str, list[list[Any]]]
         # the next reader may still cope.
         except BaseException as exc:
             error = error or exc
-    raise UnreadableFileError(f"not a readable Excel workbook ({type(error).__name__}, {path.suffix} file); "
-                              "open it in Excel or LibreOffice and save it again as .xlsx")
+    # Worded as before the other formats were read: the committed stage-01 notebook checks this output.
+    raise UnreadableFileError(f"not a readable Excel workbook ({type(error).__name__}); "
+                              "open it in Excel and save it again as .xlsx")
 
 
 def _zip_has(data: bytes, member: str) -> bool:

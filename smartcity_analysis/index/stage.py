@@ -186,6 +186,12 @@ def index_notes(indicators: pd.DataFrame, left_out: pd.DataFrame, results: dict,
                           f"regions, this round has {len(indicators)}."))
     if results.get("aspects") is not None:
         notes.extend(imputed_aspect_notes(indicators, results["aspects"], labels))
+        for code in results["aspects"].screened_out["unit"].astype(str):
+            notes.append(Note(STAGE, "index", "skipped", "no_indicator_data",
+                              "Wilayah ini tidak mengisi satu pun indikator: indeksnya tidak dapat dihitung dan "
+                              "wilayah ini tidak memenuhi syarat seleksi.",
+                              "This region reported no indicator at all: its index cannot be computed and it is "
+                              "not eligible for selection.", code))
     return tuple(notes)
 
 
@@ -197,6 +203,7 @@ def imputed_aspect_notes(indicators: pd.DataFrame, aspects: IndexResult,
     notes = []
     for aspect, members in leaves.groupby("parent", sort=False)["code"]:
         empty = indicators.reindex(columns=list(members)).isna().all(axis=1)
+        empty &= empty.index.isin(aspects.scores.index.astype(str))  # a region with no data at all has no score
         for code in empty.index[empty]:
             label_id, label_en = labels.get(aspect, (aspect, aspect))
             notes.append(Note(STAGE, f"aspect:{aspect}", "imputed", "aspect_without_data",
@@ -235,7 +242,8 @@ def scores_table(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
          d_scores.reindex(columns=only_dimensions), a_scores.reindex(columns=[*aspects, INDEX_CODE]),
          d_scores.reindex(columns=dimensions, index=a_scores.index)],
         axis=1,
-    ).reindex(columns=[*indicators, *aspects, *dimensions, INDEX_CODE])
+    ).reindex(columns=[*indicators, *aspects, *dimensions, INDEX_CODE], index=result.indicators.index)
+    # Every accepted region has a row; one the engine could not score (no data at all) has empty scores.
     scores["readiness_rank"] = scores[INDEX_CODE].rank(method="min", ascending=False).astype("Int64")
     scores = scores.rename_axis("region_code").reset_index()
     return scores.sort_values(["readiness_rank", "region_code"], kind="stable").reset_index(drop=True)

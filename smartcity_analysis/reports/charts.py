@@ -59,6 +59,8 @@ def _profile_comparison_figure(chart: ChartData, language: str) -> Figure:
     positions = range(n)
     series = (chart.region, chart.centroid, chart.national)
     for k, (values, colour, label) in enumerate(zip(series, _COLOURS, _LEGEND[language], strict=True)):
+        if not any(v == v for v in values):  # a series with no value (no profile in a small round) is not drawn
+            continue
         ax.barh([p + (k - 1) * height for p in positions], values, height=height, color=colour, label=label)
     ax.set_yticks(list(positions), labels=list(chart.labels))
     ax.invert_yaxis()

@@ -157,16 +157,18 @@ def index_rows(processed_dir: str | Path, report_hrefs: Mapping[str, str], langu
 
 def render_index(rows: Iterable[Mapping[str, Any]], language: str, summary_href: str | None = None,
                  stages: Iterable[Mapping[str, str]] = (), failures: Iterable[Any] = (),
-                 participation: Any = None, map_svg: str = "") -> str:
+                 participation: Any = None, map_svg: str = "", run_notes: Iterable[Mapping[str, str]] = ()) -> str:
     """Render the index page of a run (readable offline: inline style, no script).
 
     ``participation`` (a :class:`~smartcity_analysis.reports.participation.Participation`) and ``map_svg``
     (the round's dot map) come from :func:`index_extras`; without them the page lists the regions only.
+    ``run_notes`` (stage, region, message) are what the run skipped or did differently, shown below the list.
     """
     language = validate_language(language)
     return template_environment().get_template("index.html.j2").render(
         rows=list(rows), language=language, summary_href=summary_href, stages=list(stages),
-        failures=list(failures), participation=participation, map_svg=map_svg, fmt=NumberFormat(language))
+        failures=list(failures), participation=participation, map_svg=map_svg, run_notes=list(run_notes),
+        fmt=NumberFormat(language))
 
 
 def index_extras(processed_dir: str | Path, language: str) -> dict[str, Any]:
@@ -183,4 +185,8 @@ def index_extras(processed_dir: str | Path, language: str) -> dict[str, Any]:
         map_svg = round_map_from_tables(read_processed_tables(processed_dir), validate_language(language))
     except FileNotFoundError:  # a stage before 04 failed: the index lists what there is, without a map
         map_svg = ""
-    return {"participation": read_participation(processed_dir), "map_svg": map_svg}
+    from smartcity_analysis.notes import read_notes
+    from smartcity_analysis.reports.summary import round_run_notes
+
+    notes = round_run_notes(read_notes(processed_dir), validate_language(language))
+    return {"participation": read_participation(processed_dir), "map_svg": map_svg, "run_notes": notes}

@@ -180,7 +180,7 @@ class ReportContext:
     language: str
     region: Region
     standing: Standing
-    profile: Profile
+    profile: Profile | None  # None: the round had too few regions for profiles
     chart: ChartData
     strengths: tuple[PeerComparison, ...]
     weaknesses: tuple[PeerComparison, ...]
@@ -193,6 +193,8 @@ class ReportContext:
     trajectory: Trajectory | None = None
     # Its distance to the cut-off: the margin if selected, the most practical paths in if not (selection.gap).
     what_it_takes: WhatItTakes = WhatItTakes("unavailable")
+    # What the run substituted or skipped that concerns this region (run_notes.csv), as sentences.
+    run_notes: tuple[str, ...] = ()
 
     @property
     def fmt(self) -> NumberFormat:
@@ -231,19 +233,23 @@ def report_context(processed_dir: str | Path | None, region_code: str | int, lan
     framework = framework if framework is not None else default_framework()
     labels = score_labels(framework, tables["scores"].columns, language)
     row = {name: row_of(table, code, name) for name, table in tables.items()
-           if name in ("submissions_clean", "scores", "ranking", "profiles")}
-    peers = tables["profiles"].loc[tables["profiles"]["profile_id"] == row["profiles"]["profile_id"],
-                                   "region_code"]
-    aggregates = aggregate_columns(tables["scores"].columns)
-    centroid = row_of(tables["profile_centroids"].astype({"profile_id": "Int64"}),
-                       row["profiles"]["profile_id"], "profile_centroids", key="profile_id")
+           if name in ("submissions_clean", "scores", "ranking")}
+    aggregates = [c for c in aggregate_columns(tables["scores"].columns) if tables["scores"][c].notna().any()]
     national = tables["scores"][aggregates].median()
+    has_profile = code in set(tables["profiles"]["region_code"])
+    if has_profile:  # peers are the region's profile; without profiles (a small round), the whole round
+        profile_id = row_of(tables["profiles"], code, "profiles")["profile_id"]
+        peers = tables["profiles"].loc[tables["profiles"]["profile_id"] == profile_id, "region_code"]
+        centroid = row_of(tables["profile_centroids"].astype({"profile_id": "Int64"}), profile_id,
+                          "profile_centroids", key="profile_id")
+    else:
+        peers, centroid = tables["scores"]["region_code"], national * float("nan")
     strengths, weaknesses = compare_with_peers(tables["scores"], code, peers, labels)
     return ReportContext(
         language=language,
         region=_region(row["submissions_clean"]),
         standing=_standing(row["ranking"], len(tables["ranking"])),
-        profile=_profile(centroid, national, labels, language),
+        profile=_profile(centroid, national, labels, language) if has_profile else None,
         chart=ChartData(tuple(aggregates), tuple(labels[c] for c in aggregates),
                         *(tuple(float(s[c]) for c in aggregates) for s in (row["scores"], centroid, national))),
         strengths=strengths,
@@ -255,7 +261,17 @@ def report_context(processed_dir: str | Path | None, region_code: str | int, lan
         position_svg=position_map(code, language),
         trajectory=trajectory(history_of_round(resolve_processed_dir(processed_dir)), code, language),
         what_it_takes=what_it_takes(tables, code, framework, language),
+        run_notes=region_run_notes(tables.get("run_notes"), code, language),
     )
+
+
+def region_run_notes(notes: pd.DataFrame | None, region_code: str, language: str) -> tuple[str, ...]:
+    """Return, in ``language``, the notes of ``run_notes.csv`` that concern one region, in stage order."""
+    if notes is None or notes.empty or "region_code" not in notes.columns:
+        return ()
+    column = "message_en" if language == "en" else "message_id"
+    mine = notes[notes["region_code"].astype(str) == region_code]
+    return tuple(as_text(m) for m in mine[column])
 
 
 def compare_with_peers(scores: pd.DataFrame, region_code: str, peer_codes: pd.Series,
@@ -477,5 +493,7 @@ def _profile(centroid: pd.Series, national: pd.Series, labels: Mapping[str, str]
 def _weak_aspects(own: pd.Series, centroid: pd.Series, national: pd.Series,
                   labels: Mapping[str, str]) -> tuple[str, ...]:
     aspects = [c for c in national.index if c.startswith("aspect_")]
-    return tuple(c for c in aspects if float(own[c]) < min(float(centroid[c]), float(national[c])))
+    # Without a profile (a small round) the centre is missing, and the national median is the only yardstick.
+    return tuple(c for c in aspects if float(own[c]) < min(v for v in (float(centroid[c]), float(national[c]))
+                                                           if v == v or v == float(national[c])))
 

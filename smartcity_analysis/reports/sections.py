@@ -17,12 +17,12 @@ from smartcity_analysis.reports.summary import SummaryContext
 
 # The sections of a region report, in reading order; the chart (:func:`render_chart`) follows "profile".
 REPORT_SECTIONS = ("identity", "standing", "profile", "peers", "recommendations", "data_notes", "notes", "position",
-                   "trajectory", "what_it_takes")
+                   "trajectory", "what_it_takes", "run_notes")
 
 
 # The sections of the round summary; its chart (:func:`render_summary_chart`) follows "distribution".
 SUMMARY_SECTIONS = ("title", "participation", "invitations", "map", "distribution", "profiles", "selection", "panel",
-                    "movers", "panel_adjusted")
+                    "movers", "panel_adjusted", "run_notes")
 
 
 def render_section(context: ReportContext, section: str) -> str:

@@ -43,6 +43,8 @@ class SummaryContext:
     movers: RoundMovers | None = None
     # The selection with the panel effect removed, beside the nominal one (selection.adjusted).
     panel_adjusted: PanelAdjustedSummary = PanelAdjustedSummary("unavailable")
+    # What the run skipped or did differently (run_notes.csv): stage, region (empty for the round), message.
+    run_notes: tuple[Mapping[str, str], ...] = ()
 
     @property
     def fmt(self) -> NumberFormat:
@@ -74,7 +76,7 @@ def summary_context(processed_dir: str | Path | None, language: str = "id") -> S
               zip(ranking["selected"], ranking.get("p_selected", pd.Series(float("nan"), ranking.index)),
                   ranking.get("eligible", pd.Series(True, ranking.index)), strict=True)]
     fragile = ranking.assign(state=states).query("state in ['fragile_in', 'fragile_out']")
-    index = tables["scores"]["readiness_index"].astype(float)
+    index = tables["scores"]["readiness_index"].astype(float).dropna()  # a round of one region has no index
     centroids = tables["profile_centroids"].sort_values("profile_id", kind="stable")
     panel_sentence, panel_effects = panel_effect_text(folder / "panel_effect.json", language)
     return SummaryContext(
@@ -96,7 +98,17 @@ def summary_context(processed_dir: str | Path | None, language: str = "id") -> S
         map_svg=round_map_from_tables(tables, language),
         movers=round_movers(history_of_round(folder)),
         panel_adjusted=panel_adjusted_summary(tables.get("panel_adjusted"), folder, language),
+        run_notes=round_run_notes(tables.get("run_notes"), language),
     )
+
+
+def round_run_notes(notes: pd.DataFrame | None, language: str) -> tuple[Mapping[str, str], ...]:
+    """Return every note of ``run_notes.csv`` as ``stage``, ``region`` and ``message`` in ``language``."""
+    if notes is None or notes.empty or "stage" not in notes.columns:
+        return ()
+    column = "message_en" if language == "en" else "message_id"
+    return tuple({"stage": as_text(r["stage"]), "region": as_text(r.get("region_code")), "message": as_text(r[column])}
+                 for r in notes.to_dict("records"))
 
 
 def panel_effect_text(path: Path, language: str) -> tuple[str, tuple[tuple[str, str, str, int], ...]]:

@@ -16,7 +16,7 @@ REPORT_TABLES = ("submissions_clean", "scores", "ranking", "profiles", "profile_
 
 
 OPTIONAL_TABLES = ("quarantine", "superseded", "participation", "selection_gap", "selection_paths", "panel_adjusted",
-                   "invitations_quarantine")
+                   "invitations_quarantine", "run_notes")
 
 
 CODE_DTYPES = {"region_code": str, "profile_id": "Int64", "original_value": str}

@@ -356,11 +356,10 @@ def _as_number(values: pd.Series) -> pd.Series:
 def load_gap_inputs(processed_dir: str | Path, framework: Framework, candidates: pd.DataFrame,
                     params: GapParams = GapParams()) -> GapInputs:
     """Read ``indicators.csv`` and ``submissions_clean.csv`` and build :class:`GapInputs`."""
-    from smartcity_analysis.index.indicators import framework_table
-    from smartcity_analysis.selection.uncertainty import load_engine_data
+    from smartcity_analysis.selection.uncertainty import load_engine_data, scorable_tree
 
     data = load_engine_data(processed_dir, params.impute_group)
-    table = framework_table(framework, "aspects", data=data)  # the tree the round could score, as stage 02
+    table = scorable_tree(framework, data)  # the tree the round could score, as stage 02
     fields = pd.read_csv(Path(processed_dir) / "submissions_clean.csv", dtype={"region_code": str},
                          encoding="utf-8")
     return gap_inputs(data, table, candidates, fields, levers_from_framework(framework, table), params)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smartcity_analysis.notes import NotApplicable
 from smartcity_analysis.selection.ranking import (
     SelectionParams,
     eligibility,
@@ -637,13 +638,29 @@ def build_inputs(processed_dir: str | Path, framework: Any, candidates: pd.DataF
     params : UncertaintyParams
         Which imputations and normalisations.
     """
-    from smartcity_analysis.index.indicators import framework_table
-
     data = load_engine_data(processed_dir)
-    table = framework_table(framework, "aspects", data=data)  # the tree the round could score, as stage 02
+    table = scorable_tree(framework, data)
     codes = tuple(candidates["region_code"].astype(str))
     matrices = engine_matrices(data, table, params.imputations, params.normalisations, codes)
     return UncertaintyInputs(matrices, tree_from_table(table), codes)
+
+
+def scorable_tree(framework: Any, data: pd.DataFrame) -> pd.DataFrame:
+    """Return the aspects tree the round's data can score (as stage 02 built it), or say why there is none.
+
+    Raises
+    ------
+    NotApplicable
+        When no indicator varies between the round's regions: there is no index to be uncertain about.
+    """
+    from smartcity_analysis.index.indicators import framework_table
+
+    table = framework_table(framework, "aspects", data=data)
+    if not (table["level"] == 1).any():
+        raise NotApplicable("no_index", "Dilewati: putaran ini tidak memiliki indeks (tidak ada indikator yang "
+                            "nilainya berbeda antarwilayah).",
+                            "Skipped: this round has no index (no indicator differs between its regions).")
+    return table
 
 
 def nominal_check(inputs: UncertaintyInputs, candidates: pd.DataFrame, params: UncertaintyParams) -> pd.Series:
