@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean a folder of submissions into the processed folder")
     clean.add_argument("--submissions", type=Path, default=SAMPLE_SUBMISSIONS_DIR, help="submissions folder")
     clean.add_argument("--processed", type=Path, default=PROCESSED_DIR, help="processed folder to write")
+    clean.add_argument("--year", type=int, default=None,
+                       help="the round's assessment year (default: the latest year present)")
 
     run = commands.add_parser("run", help="run every stage, then one report per region")
     run.add_argument("--submissions", type=Path, default=SAMPLE_SUBMISSIONS_DIR, help="submissions folder")
@@ -32,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=None, help="parallel report workers (default: cores)")
     run.add_argument("--quota", type=int, default=50, help="number of regions to select (default 50)")
     run.add_argument("--language", choices=("id", "en"), default="id", help="report language (default id)")
+    run.add_argument("--year", type=int, default=None,
+                     help="the round's assessment year; rows of other years are set aside (default: latest present)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars and no summary line (for schedulers); failures still go to stderr")
     run.add_argument("--all-rounds", action="store_true",
@@ -71,7 +75,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "clean":
         from smartcity_analysis.cleaning.stage import run_cleaning
 
-        result = run_cleaning(args.submissions, args.processed)
+        result = run_cleaning(args.submissions, args.processed, assessment_year=args.year)
         summary = result.summary
         print(
             f"read {summary['rows_read']} rows from {len(summary['files_read'])} sheet(s): "
@@ -102,7 +106,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run_all_rounds(args)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
-    result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
+    result = run_round(args.submissions, args.processed, args.reports, workers=args.workers, assessment_year=args.year,
                        quota=args.quota, language=args.language, progress=not args.quiet)
     if not args.quiet:
         print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")

@@ -89,3 +89,13 @@ def test_neutralise_formulas_changes_text_cells_only():
     assert out["name"].tolist()[:2] == ["'=1+1", "Kota Bandung"] and pd.isna(out["name"].iloc[2])
     assert out["score"].tolist() == [-1.0, 2.0, 3.0]
     assert table["name"].iloc[0] == "=1+1"  # the input is not changed
+
+
+def test_only_temporary_files_are_swept_and_sub_folders_too(tmp_path):
+    (tmp_path / "html").mkdir()
+    stale = [tmp_path / ".index.html.k2j3.tmp", tmp_path / "html" / ".3273.html.x9.tmp"]
+    kept = [tmp_path / "index.html", tmp_path / ".keep", tmp_path / "html" / "notes.tmp"]
+    for path in stale + kept:
+        path.write_text("x")
+    assert outputs.remove_stale_temporaries(tmp_path) == sorted(stale)
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in stale)

@@ -442,7 +442,7 @@ def sniff_container(head: bytes) -> str:
     return "text"
 
 
-def workbook_tables(path: Path, data: bytes) -> list[tuple[str, list[list[Any]]]]:
+def workbook_tables(data: bytes) -> list[tuple[str, list[list[Any]]]]:
     """Read a workbook's sheets by its content: openpyxl for Office Open XML, calamine for the rest.
 
     Raises
@@ -458,7 +458,7 @@ def workbook_tables(path: Path, data: bytes) -> list[tuple[str, list[list[Any]]]
     # first, whose error ("BadZipFile") says most about it.
     is_ooxml = container == "zip" and not _zip_has(data, "content.xml")
     readers = (openpyxl_tables, calamine_tables) if is_ooxml else (calamine_tables,)
-    error: Exception | None = None
+    error: BaseException | None = None
     for reader in readers:
         try:
             return reader(data)
@@ -502,7 +502,7 @@ def file_tables(path: Path, lookup: Mapping[str, str]) -> list[tuple[str | None,
     if not data.strip():
         raise UnreadableFileError("the file is empty")
     if sniff_container(data[:8]) != "text":
-        return list(workbook_tables(path, data))
+        return list(workbook_tables(data))
     if suffix in WORKBOOK_SUFFIXES:
         raise UnreadableFileError(f"not a readable Excel workbook (the {suffix} file holds text, not a "
                                   "workbook); open it in Excel and save it again as .xlsx")

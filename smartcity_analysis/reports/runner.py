@@ -560,7 +560,8 @@ def _short_error(exc: BaseException) -> str:
 # --- The whole round ---------------------------------------------------------------------------------------
 def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Path | None = None,
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
-              language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True) -> RunResult:
+              language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
+              assessment_year: int | None = None) -> RunResult:
     """Run a whole assessment round: stages 01-04 and 06, then one report per accepted region.
 
     Parameters
@@ -578,6 +579,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         Where the notebooks are; defaults to the project's ``notebooks/``.
     progress : bool, default True
         Show progress bars.
+    assessment_year : int, optional
+        The round's year (the cleaning stage's ``assessment_year``); default: the latest year present.
 
     Returns
     -------
@@ -593,9 +596,11 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
     for folder in (processed_dir, reports_dir / "notebooks", reports_dir / "html"):
         folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(folder)  # left by a run killed mid-write; outputs are renamed in whole
+    for folder in (processed_dir, reports_dir):  # left by a run killed mid-write; outputs are renamed in whole
+        remove_stale_temporaries(folder)
     pool = {"submissions_dir": str(submissions_dir), "processed_dir": str(processed_dir),
-            "reports_dir": str(reports_dir), "quota": int(quota), "language": language}
+            "reports_dir": str(reports_dir), "quota": int(quota), "language": language,
+            "assessment_year": int(assessment_year or 0)}
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
