@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)  ## Create .venv with the locked dependencies and the package
 
-run: $(STAMP)  ## Run the whole job on the bundled sample round; reports land in reports/
-	$(BIN)/smartcity run
+run: $(STAMP)  ## Run the whole job on the bundled rounds (2021, 2022) and their history; open reports/index.html
+	$(BIN)/smartcity run --all-rounds
 
 test: $(STAMP)  ## Run the whole test suite (lint, unit, end-to-end, notebooks, browser)
 	$(BIN)/ruff check smartcity_analysis tests benchmarks
@@ -34,7 +34,8 @@ lint: $(STAMP)  ## Lint the package and tests
 sample: $(STAMP)  ## Regenerate the bundled sample round (byte-identical for the same seed)
 	$(BIN)/smartcity sample --seed 2021 --out data/raw/submissions/sample-2021
 
-notebooks: $(STAMP)  ## Re-execute the committed notebooks in place on the bundled sample round
+notebooks: $(STAMP)  ## Re-execute the committed notebooks in place (the history notebook reads both bundled rounds)
+	$(BIN)/smartcity run --all-rounds --quiet
 	$(BIN)/python -m smartcity_analysis.reports.runner
 
 benchmark: $(STAMP)  ## Time every stage at every size, print one table, write docs/performance.md

@@ -274,7 +274,8 @@ def execute_committed_notebooks(notebooks_dir: str | Path | None = None) -> list
     """
     folder = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
     done = []
-    for name in (*STAGE_NOTEBOOKS, "04b_what_if.ipynb", REPORT_NOTEBOOK, SUMMARY_NOTEBOOK):
+    # 07 reads data/processed/2021 and 2022: `make notebooks` runs `smartcity run --all-rounds` first.
+    for name in (*STAGE_NOTEBOOKS, "04b_what_if.ipynb", REPORT_NOTEBOOK, SUMMARY_NOTEBOOK, "07_history.ipynb"):
         execute_stage(folder / name, folder / name, {})
         done.append(folder / name)
     return done
