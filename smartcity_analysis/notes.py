@@ -14,14 +14,14 @@ An analysis that the data do not allow raises :class:`NotApplicable` with the re
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from smartcity_analysis import outputs
 
 NOTES_FILE = "run_notes.csv"
 # What happened to the analysis or the value the note is about.
@@ -155,7 +155,7 @@ def write_notes(processed_dir: str | Path, stage: str, notes: Iterable[Note]) ->
     position = {s: i for i, s in enumerate(STAGE_ORDER)}
     table = table.assign(_order=table["stage"].map(position).fillna(len(position)))
     table = table.sort_values("_order", kind="stable").drop(columns="_order")
-    return _write_csv(table, folder / NOTES_FILE)
+    return outputs.write_csv(folder / NOTES_FILE, table)
 
 
 def notes_for_region(notes: pd.DataFrame, region_code: str) -> pd.DataFrame:
@@ -169,15 +169,3 @@ def notes_table(notes: pd.DataFrame, language: str = "en", stage: str | None = N
     message = "message_en" if language == "en" else "message_id"
     return shown[["stage", "analysis", "action", "region_code", message]].rename(
         columns={message: "message"}).reset_index(drop=True)
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            table.to_csv(stream, index=False, lineterminator="\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -15,7 +15,6 @@ not on the list: flagged, never dropped). The contract files are documented in `
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from smartcity_analysis import __version__
+from smartcity_analysis import __version__, outputs
 from smartcity_analysis.cleaning.parse import Vocabulary, canonical_text, is_blank, parse_boolean, parse_datetime
 from smartcity_analysis.cleaning.readers import (
     UnreadableFileError,
@@ -393,11 +392,10 @@ def write_outputs(result: InvitationResult, processed_dir: Path) -> dict[str, Pa
     """Write the invitation files into ``processed_dir`` and return their paths."""
     processed_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: processed_dir / name for key, name in OUTPUT_FILES.items()}
-    options = {"index": False, "encoding": "utf-8", "lineterminator": "\n"}
-    result.invited.to_csv(paths["invited"], **options)
-    result.quarantine.to_csv(paths["quarantine"], **options)
-    result.participation.to_csv(paths["participation"], **options)
-    paths["summary"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    outputs.write_csv(paths["invited"], result.invited)  # atomic: a killed run leaves the previous file whole
+    outputs.write_csv(paths["quarantine"], result.quarantine)
+    outputs.write_csv(paths["participation"], result.participation)
+    outputs.write_json(paths["summary"], result.summary)
     return paths
 
 

@@ -67,7 +67,8 @@ def _profile_comparison_figure(chart: ChartData, language: str) -> Figure:
     ax.set_xlim(0, 100)
     ax.set_xlabel(_AXIS[language]["score"])
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # nothing to name when no series has a value (a round without index)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
     return fig
 
 

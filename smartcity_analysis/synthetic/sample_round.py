@@ -146,13 +146,7 @@ def generate_sample_round(
     broken_dir = Path(broken_dir) if broken_dir else out_dir.parent / "broken-examples"
     rng = np.random.default_rng(seed)
 
-    regions = with_readiness(load_regions(reference_dir), rng)
-    twins = frozenset(regions["region_name"][regions["region_name"].duplicated()])
-    old_codes = old_papua_codes(load_papua_renumbering(reference_dir))
-    invited = choose_invited(regions, rng, parameters)
-    participants = assign_classes(choose_participants(invited, rng, parameters), rng, parameters)
-    values = generate_values(participants, rng, parameters)
-    files, broken_name = plan_files(participants, values, old_codes, twins, framework, rng, parameters)
+    invited, participants, files, broken_name = plan_round(rng, framework, parameters, reference_dir)
     rendered = {f.name: render_file(f, framework, rng, parameters) for f in files}
     source = next(f for f in files if f.name == broken_source_name(files, broken_name))
     broken = render_file(replace(source, name=broken_name, kind="xlsx"), framework, rng, parameters).payload
@@ -186,6 +180,26 @@ def _write_broken_examples(broken_dir: Path) -> None:
     (broken_dir / "kosong.csv").write_bytes(b"")
     (broken_dir / "bukan_excel.xlsx").write_bytes(
         b"Ini bukan file Excel: lampiran email tersimpan dengan nama yang salah.\r\n")
+
+
+def plan_round(rng: np.random.Generator, framework: Framework, parameters: SampleParameters,
+               reference_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[PlannedFile], str]:
+    """Draw who is invited and takes part, their true values, and plan the files carrying their rows.
+
+    Returns
+    -------
+    invited, participants, files, broken_name : DataFrame, DataFrame, list of PlannedFile, str
+        The invited regions, the participants (with their class), the planned files (sorted by name) and the
+        name of the broken workbook.
+    """
+    regions = with_readiness(load_regions(reference_dir), rng)
+    twins = frozenset(regions["region_name"][regions["region_name"].duplicated()])
+    old_codes = old_papua_codes(load_papua_renumbering(reference_dir))
+    invited = choose_invited(regions, rng, parameters)
+    participants = assign_classes(choose_participants(invited, rng, parameters), rng, parameters)
+    values = generate_values(participants, rng, parameters)
+    files, broken_name = plan_files(participants, values, old_codes, twins, framework, rng, parameters)
+    return invited, participants, files, broken_name
 
 
 def _summary(seed: int, out_dir: Path, invitations_path: Path, broken_dir: Path, files: list[PlannedFile],

@@ -17,18 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.reference import load_papua_renumbering, load_regions
 from smartcity_analysis.synthetic.cells import render_file
-from smartcity_analysis.synthetic.helpers import old_papua_codes
 from smartcity_analysis.synthetic.parameters import DEFAULT_PARAMETERS, SampleParameters
-from smartcity_analysis.synthetic.plan import PlannedFile, plan_files
-from smartcity_analysis.synthetic.population import (
-    assign_classes,
-    choose_invited,
-    choose_participants,
-    generate_values,
-    with_readiness,
-)
+from smartcity_analysis.synthetic.plan import PlannedFile
+from smartcity_analysis.synthetic.sample_round import plan_round
 
 NATIONAL = 514
 
@@ -57,14 +49,7 @@ def wave_files(seed: int, wave: int, framework: Framework, reference_dir: str | 
     """Plan one national wave: every kab/kota takes part, drawn from generator ``(seed, wave)``."""
     parameters = national_parameters()
     rng = np.random.default_rng([seed, wave])
-    regions = with_readiness(load_regions(reference_dir), rng)
-    twins = frozenset(regions["region_name"][regions["region_name"].duplicated()])
-    old_codes = old_papua_codes(load_papua_renumbering(reference_dir))
-    invited = choose_invited(regions, rng, parameters)
-    participants = assign_classes(choose_participants(invited, rng, parameters), rng, parameters)
-    values = generate_values(participants, rng, parameters)
-    files, _ = plan_files(participants, values, old_codes, twins, framework, rng, parameters)
-    return files
+    return plan_round(rng, framework, parameters, reference_dir)[2]
 
 
 def national_parameters() -> SampleParameters:
