@@ -14,7 +14,7 @@ starts are separate processes and not included) is its own. Measured, in one run
   ``jupyter nbconvert`` commands (``bench_reports.py``);
 - ``run``: the whole ``smartcity run`` on one national wave (514 regions).
 
-Prints the table and the ratios of issue 11 and writes them, with the machine, into ``docs/performance.md``
+Prints the table and the ratios of the performance goals and writes them, with the machine, into ``docs/performance.md``
 between its ``benchmark`` markers. ``--smoke`` runs only the smallest size of each stage (what CI runs, in the
 test suite) and writes nowhere unless ``--out`` is given. Timings are never asserted anywhere.
 """
@@ -42,7 +42,7 @@ WAVE_ROWS = 528  # rows of one national wave: 514 regions, their resubmissions a
 
 # stage -> sizes (the unit of each stage's size is in UNITS); the first size is the smoke size.
 FULL_SIZES = {
-    "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (the issue's 51,400) and ~100,000 rows
+    "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (about 100 resubmissions per kab/kota) and ~100,000 rows
     "index": (1_000, 10_000, 100_000),
     "profiles": (514,),
     "ranking": (514,),
@@ -210,7 +210,7 @@ def run_in_subprocess(stage: str, size: int, smoke: bool) -> Row:
 # --- The table and the ratios ---------------------------------------------------------------------------
 
 def ratios(rows: list[Row]) -> list[tuple[str, str, str]]:
-    """Return ``(ratio, measured, goal)`` for each goal of issue 11 the rows can answer."""
+    """Return ``(ratio, measured, goal)`` for each performance goal the rows can answer."""
     rows = [r for r in rows if not r.error]
     out = []
     clean = [r for r in rows if r.stage == "clean"]

@@ -16,8 +16,14 @@ LIKERT_FIELDS = ("leadership_score", "governance_score", "infrastructure_score",
 
 
 def zscore(values: Any) -> Any:
-    """Standardise: subtract the mean, divide by the sample standard deviation."""
-    return (values - values.mean()) / values.std()
+    """Standardise: subtract the mean, divide by the standard deviation (all zero when it is 0 or undefined).
+
+    A round of one region has no spread: the region stands at the mean.
+    """
+    spread = values.std()
+    if not spread or spread != spread:
+        return values * 0.0
+    return (values - values.mean()) / spread
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

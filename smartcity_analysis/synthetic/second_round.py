@@ -47,7 +47,7 @@ SECOND_ROUND_PARAMETERS = SampleParameters(
     revision_days=tuple(dt.date(2022, 11, d) for d in (14, 15, 16)),
     forced_codes=(),
 )
-# How many regions 2022 selects (the issue and DOMAIN.md: 50); the run passes it as `quota`.
+# How many regions 2022 selects (DOMAIN.md: 50); the run passes it as `quota`.
 SECOND_ROUND_QUOTA = 50
 
 

@@ -236,7 +236,7 @@ def test_same_seed_gives_identical_files(engine_inputs, tmp_path):
         write_selection_xlsx(ranking, tmp_path / folder / "selection.xlsx")
     for name in ("ranking.csv", "selection.xlsx"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    sheet = pd.read_excel(tmp_path / "a" / "selection.xlsx", dtype={"Kode Wilayah": str})
+    sheet = pd.read_excel(tmp_path / "a" / "selection.xlsx", dtype={"Kode Wilayah": str}, engine="openpyxl")
     assert list(sheet.columns) == ["Peringkat", "Kode Wilayah", "Nama Daerah", "Provinsi", "Indeks Kesiapan",
                                    "Rentang Peringkat (5-95 %)", "Peluang Terpilih", "Status", "Keterangan"]
     assert (sheet["Status"] == "Terpilih").sum() == 30
