@@ -42,7 +42,7 @@ WAVE_ROWS = 528  # rows of one national wave: 514 regions, their resubmissions a
 
 # stage -> sizes (the unit of each stage's size is in UNITS); the first size is the smoke size.
 FULL_SIZES = {
-    "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (about 100 resubmissions per kab/kota) and ~100,000 rows
+    "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (100 per kab/kota) and ~100,000 rows
     "index": (1_000, 10_000, 100_000),
     "profiles": (514,),
     "ranking": (514,),
