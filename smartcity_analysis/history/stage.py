@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from smartcity_analysis import __version__
+from smartcity_analysis import __version__, outputs
 from smartcity_analysis.history.rounds import RoundOutputs, read_rounds
 from smartcity_analysis.notes import NotApplicable, Note, run_optional
 
@@ -234,10 +233,9 @@ def write_outputs(result: HistoryResult, out_dir: Path) -> dict[str, Path]:
     """Write the history's files into ``out_dir`` (created) and return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / name for key, name in OUTPUT_FILES.items()}
-    options = {"index": False, "encoding": "utf-8", "lineterminator": "\n"}
-    result.table.to_csv(paths["history"], **options)
-    result.rounds.to_csv(paths["rounds"], **options)
-    paths["summary"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    outputs.write_csv(paths["history"], result.table)  # atomic: a killed run leaves the previous file whole
+    outputs.write_csv(paths["rounds"], result.rounds)
+    outputs.write_json(paths["summary"], result.summary)
     return paths
 
 

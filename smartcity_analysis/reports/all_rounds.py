@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smartcity_analysis import paths
+from smartcity_analysis.outputs import write_text
 from smartcity_analysis.reports.language import template_environment, validate_language
 from smartcity_analysis.reports.runner import (
     REPORT_NOTEBOOK,
@@ -130,8 +131,7 @@ def _run_history(notebooks_dir: Path, processed: list[Path], reports_root: Path,
                            {"round_dirs": [str(p.resolve()) for p in processed]})
         page = reports_root / "html" / "07_history.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(notebook_to_html(nb, make_exporter(), page_title(nb, notebook.stem), language),
-                        encoding="utf-8")
+        write_text(page, notebook_to_html(nb, make_exporter(), page_title(nb, notebook.stem), language))
         if not (processed[-1] / "history.csv").is_file():
             raise RuntimeError("the history notebook ran but wrote no history.csv (see its notes)")
         return page
@@ -153,8 +153,8 @@ def _render_again(processed: Path, reports: Path, notebooks_dir: Path, quota: in
     try:
         nb = execute_stage(summary, reports / "notebooks" / SUMMARY_NOTEBOOK,
                            select_parameters(pool, declared_parameters(summary)))
-        (reports / "html" / f"{summary.stem}.html").write_text(
-            notebook_to_html(nb, make_exporter(), page_title(nb, summary.stem), language), encoding="utf-8")
+        write_text(reports / "html" / f"{summary.stem}.html",
+                   notebook_to_html(nb, make_exporter(), page_title(nb, summary.stem), language))
     except Exception as exc:  # noqa: BLE001 - the failure is listed on the landing page
         failures.append(Failure(summary.stem, summary.stem, f"{type(exc).__name__}: {exc}"))
     batch = render_reports(processed, reports, accepted_regions(processed), workers, language,
@@ -171,5 +171,4 @@ def _write_landing(reports_root: Path, years: list[int], history_page: Path | No
         failures=sorted(failures, key=lambda f: (f.stage, f.item)))
     path = reports_root / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text(path, page)
