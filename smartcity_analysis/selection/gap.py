@@ -933,6 +933,18 @@ def add_robustness(paths: pd.DataFrame, inputs: GapInputs, mc_inputs: Uncertaint
     return paths
 
 
+def practical_paths(result: GapResult, per_region: int = 2, n: int = 12) -> pd.DataFrame:
+    """Return the most practical single-indicator paths of the regions closest to the cut-off, for reading.
+
+    At most ``per_region`` paths per region, the ``n`` first by the region's rank.
+    """
+    columns = ["rank", "region_code", "code", "from_value", "to_value", "field_change", "effort_points", "method",
+               "p_selected_after"]
+    paths = result.paths.query("kind == 'indicator' and path_rank <= @per_region")
+    ranked = paths.merge(result.regions[["region_code", "rank"]], on="region_code")
+    return ranked.sort_values(["rank", "path_rank"], kind="stable").head(n)[columns].reset_index(drop=True)
+
+
 def apply_path(data: pd.DataFrame, region_code: str, indicator: str, value: float) -> pd.DataFrame:
     """Return ``indicators.csv``-like data with one region's indicator set to a path's ``to_value``."""
     data = data.copy()

@@ -350,22 +350,21 @@ _META_RENDERERS = MappingProxyType({
 
 def _csv_bytes(headers: list[Cell], table: list[list[Cell]]) -> bytes:
     """Return a ``;``-separated Windows-1252 CSV with CRLF line ends, as Indonesian Excel exports it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([h.value for h in headers])
-    for cells in table:
-        writer.writerow(["" if c.value is None else c.value for c in cells])
-    return buffer.getvalue().encode("cp1252")
+    return _delimited_bytes(headers, table, ";", "cp1252")
 
 
 def _tsv_utf16_bytes(headers: list[Cell], table: list[list[Cell]]) -> bytes:
     """Return Excel's "Unicode text" export: UTF-16 little-endian with a byte-order mark, tab-separated, CRLF."""
+    return _delimited_bytes(headers, table, "\t", "utf-16")
+
+
+def _delimited_bytes(headers: list[Cell], table: list[list[Cell]], delimiter: str, encoding: str) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([h.value for h in headers])
     for cells in table:
         writer.writerow(["" if c.value is None else c.value for c in cells])
-    return buffer.getvalue().encode("utf-16")
+    return buffer.getvalue().encode(encoding)
 
 
 TITLE_ROWS = 2  # a titled form: the title in row 1 (merged across the columns), row 2 blank, header in row 3

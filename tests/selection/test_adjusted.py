@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from smartcity_analysis.index.engine import IndexWarning, build_index
-from smartcity_analysis.index.indicators import derive_indicators, framework_table
 from smartcity_analysis.notes import NotApplicable
 from smartcity_analysis.selection import adjusted
 from smartcity_analysis.selection.ranking import SelectionParams, candidate_table, select
-from tests.selection.test_gap import clean_round
+from tests.selection.test_gap import clean_round, engine_round
 
 PARAMS = SelectionParams(quota=8)
 
@@ -21,14 +17,7 @@ PARAMS = SelectionParams(quota=8)
 @pytest.fixture(scope="module")
 def round_(framework):
     clean = clean_round(framework, n=24, seed=7)
-    indicators = derive_indicators(clean, framework)
-    data = indicators.reset_index().merge(clean[["region_code", "region_type"]], on="region_code")
-    table = framework_table(framework, "aspects")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IndexWarning)
-        result = build_index(data, table, unit="region_code", impute="group_median", impute_group="region_type",
-                             treat_outliers=True)
-    scores = result.scores.rename_axis("region_code").reset_index()
+    indicators, data, table, scores = engine_round(framework, clean)
     stats = pd.DataFrame({"region_code": indicators.index, "indicator_coverage": 1.0})
     candidates = candidate_table(scores, clean.assign(official_name="Daerah", province_name="Jawa Barat"), stats)
     return data, table, candidates

@@ -161,6 +161,18 @@ def test_field_grid_stays_in_range_and_respects_caps():
 # ---------------------------------------------------------------------------------------------- the real framework
 
 
+def engine_round(framework, clean: pd.DataFrame):
+    """Indicators, engine data, the aspects tree and the nominal scores of a cleaned round."""
+    indicators = derive_indicators(clean, framework)
+    data = indicators.reset_index().merge(clean[["region_code", "region_type"]], on="region_code")
+    table = framework_table(framework, "aspects")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IndexWarning)
+        result = build_index(data, table, unit="region_code", impute="group_median", impute_group="region_type",
+                             treat_outliers=True)
+    return indicators, data, table, result.scores.rename_axis("region_code").reset_index()
+
+
 def clean_round(framework, n: int = 24, seed: int = 11) -> pd.DataFrame:
     """Cleaned submissions with every field the framework's indicators derive from (seeded)."""
     rng = np.random.default_rng(seed)
@@ -194,14 +206,7 @@ def clean_round(framework, n: int = 24, seed: int = 11) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def real(framework):
     clean = clean_round(framework)
-    indicators = derive_indicators(clean, framework)
-    data = indicators.reset_index().merge(clean[["region_code", "region_type"]], on="region_code")
-    table = framework_table(framework, "aspects")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IndexWarning)
-        result = build_index(data, table, unit="region_code", impute="group_median", impute_group="region_type",
-                             treat_outliers=True)
-    scores = result.scores.rename_axis("region_code").reset_index()
+    indicators, data, table, scores = engine_round(framework, clean)
     stats = pd.DataFrame({"region_code": indicators.index,
                           "indicator_coverage": indicators.notna().mean(axis=1).to_numpy()})
     submissions = clean.assign(official_name="Daerah", province_name="Jawa Barat")
@@ -362,3 +367,13 @@ def test_report_section_without_the_gap_files(report_folder, tmp_path):
     (bare / "selection_paths.csv").unlink()
     text = render_sections(report_context(bare, codes[0], "id"), ["what_it_takes"])
     assert "tidak tersedia" in text
+
+
+def test_the_practical_paths_table_keeps_the_closest_regions_first(real):
+    result = real["result"]
+    table = gap.practical_paths(result, per_region=1, n=5)
+    outside = result.paths.query("kind == 'indicator'")["region_code"].nunique()
+    assert len(table) == min(5, outside) > 0
+    assert table["rank"].is_monotonic_increasing and table["region_code"].is_unique
+    firsts = result.paths.query("kind == 'indicator' and path_rank == 1").set_index("region_code")["code"]
+    assert (table.set_index("region_code")["code"] == firsts.loc[table["region_code"]]).all()
