@@ -30,6 +30,7 @@ __all__ = [
     "OutlierSpec",
     "build_index",
     "framework_from_coinr",
+    "indicator_columns",
 ]
 
 IMPUTE_METHODS = ("mean", "median", "group_mean", "group_median")
@@ -320,6 +321,69 @@ def _treat_one(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray
     return out, labels, summary
 
 
+def _passes_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
+    """:func:`_passes` of every column of ``x`` at once (F-ordered, so each column sums as it does alone)."""
+    sk, kt = column_skew(x), column_kurt(x)
+    return np.isnan(sk) | np.isnan(kt) | (np.abs(sk) < spec.skew_thresh) | (kt < spec.kurt_thresh)
+
+
+def _winsorise_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
+    """:func:`_winsorise` of every column of ``x`` at once: each column treated until it passes or is full."""
+    x = np.array(x, dtype=float, order="F")
+    hi, lo = np.zeros(x.shape, dtype=bool), np.zeros(x.shape, dtype=bool)
+    nwin = np.zeros(x.shape[1], dtype=int)
+    active = ~_passes_columns(x, spec)
+    while active.any():
+        idx = np.flatnonzero(active)
+        sub = np.asfortranarray(x[:, idx])
+        up = column_skew(sub) >= 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column whose values all sit at the extreme
+            top, bottom = np.nanmax(sub, axis=0), np.nanmin(sub, axis=0)
+            at_top, at_bottom = (sub == top) & up, (sub == bottom) & ~up
+            below_top = np.nanmax(np.where(at_top, np.nan, sub), axis=0)
+            above_bottom = np.nanmin(np.where(at_bottom, np.nan, sub), axis=0)
+        sub = np.where(at_top, below_top, np.where(at_bottom, above_bottom, sub))
+        hi[:, idx[up]], lo[:, idx[~up]] = at_top[:, up], at_bottom[:, ~up]
+        x[:, idx] = sub
+        nwin[idx] = hi[:, idx].sum(axis=0) + lo[:, idx].sum(axis=0)
+        active[idx] = ~_passes_columns(np.asfortranarray(x[:, idx]), spec) & (nwin[idx] < spec.winmax)
+    return x
+
+
+def treat_columns(values: np.ndarray, spec: OutlierSpec) -> np.ndarray:
+    """Treat every column of ``values`` as :func:`_treat` treats each indicator, all columns at once.
+
+    Columns with fewer than 4 values are left as they are; a column that passes is kept, one that passes
+    after winsorising is winsorised, any other is log-transformed from its original values (COINr
+    ``Treat.numeric()``). The values are exactly those of :func:`_treat_one`: each column's moments are
+    summed over that column alone, in the same order.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Units x columns.
+    spec : OutlierSpec
+        The treatment's thresholds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Units x columns, F-ordered.
+    """
+    out = np.array(values, dtype=float, order="F")
+    cols = np.flatnonzero(np.sum(~np.isnan(out), axis=0) >= 4)
+    fail = cols[~_passes_columns(np.asfortranarray(out[:, cols]), spec)]
+    if fail.size:
+        original = np.asfortranarray(out[:, fail])
+        winsorised = _winsorise_columns(original, spec)
+        kept = _passes_columns(winsorised, spec)
+        lo, hi = np.nanmin(original, axis=0), np.nanmax(original, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, fail] = np.where(kept, winsorised, np.log(original - lo + 0.01 * (hi - lo)))
+    return out
+
+
 def _treat(values: pd.DataFrame, spec: OutlierSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     treated = values.copy()
     points, summaries = [], []
@@ -573,6 +637,50 @@ def build_index(
         unit_stats=unit_statistics(before_imputation, imputed_mask),
         params=params, framework=fw,
     )
+
+
+def indicator_columns(values: pd.DataFrame, direction: np.ndarray, impute: str | None = None,
+                      groups: pd.Series | None = None, treat_outliers: bool | OutlierSpec = False,
+                      normalise: str = "minmax") -> np.ndarray:
+    """Impute, treat and normalise indicator columns exactly as :func:`build_index` does, nothing more.
+
+    The build handles each indicator on its own in these three stages, so a what-if analysis that rebuilds
+    one indicator many times (a region's value changed, one column per change) can ask for those columns
+    alone, without the validation, statistics, aggregation and ranks of a full build. The values are those
+    of a full build of the same units: the same functions run on the same column layout.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        Units x columns of raw indicator values; every unit is scored (none is left without data).
+    direction : numpy.ndarray
+        +1 or -1 per column.
+    impute : {None, "mean", "median", "group_mean", "group_median"}
+        As in :func:`build_index`.
+    groups : pandas.Series, optional
+        The group of each unit (aligned with ``values``), for the group methods.
+    treat_outliers : bool or OutlierSpec, default False
+        As in :func:`build_index`.
+    normalise : str, default "minmax"
+        One of the build's methods other than ``"goalposts"`` (which needs the framework's goalposts).
+
+    Returns
+    -------
+    numpy.ndarray
+        Units x columns of normalised scores; a constant column is NaN, as the build scores it.
+    """
+    if normalise not in NORMALISE_METHODS or normalise == "goalposts":
+        raise IndexBuildError(f"normalise={normalise!r}: indicator_columns takes minmax, zscore or rank")
+    values = values.astype(float)
+    if impute:
+        values, _ = _impute(values, impute, groups)
+    spec = OutlierSpec() if treat_outliers is True else (treat_outliers or None)
+    if spec is not None:
+        treated = treat_columns(values.to_numpy(dtype=float), spec)
+        values = pd.DataFrame(treated, index=values.index, columns=values.columns)
+    fw = pd.DataFrame({"code": values.columns, "direction": np.asarray(direction, float)})
+    norm, _ = _normalise(values, fw, dict.fromkeys(values.columns, normalise))
+    return norm.to_numpy(float)
 
 
 def _warn_empty_aggregates(scores: pd.DataFrame, fw: pd.DataFrame) -> None:

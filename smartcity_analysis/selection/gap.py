@@ -51,8 +51,6 @@ from smartcity_analysis.selection.uncertainty import (
     tree_from_table,
 )
 
-ANCHOR = "__gap_anchor__"
-ROOT = "__gap_root__"
 # Grid of each field type, in the field's units: the smallest change a region can make and report.
 FIELD_STEPS = {"integer": 1.0, "money": 1.0e6, "percent": 0.1, "number": 0.01, "likert": 1.0}
 REGION_COLUMNS = ["region_code", "selected", "eligible", "readiness_index", "rank", "cutoff_index",
@@ -436,8 +434,7 @@ def index_threshold(values: np.ndarray, position: int, tie_position: np.ndarray,
     trial = np.concatenate([[floor], trial])
     rows = np.repeat(values[None, :], len(trial), axis=0)
     rows[:, position] = trial
-    selected, _ = select_top(rank_rows(rows, tie_position), eligible, selection_params.quota, minimums)
-    mine = selected[:, position]
+    mine = selected_in_rows(rows, position, tie_position, eligible, selection_params.quota, minimums)
     if not mine[-1]:
         return math.nan
     if mine.all():
@@ -446,50 +443,71 @@ def index_threshold(values: np.ndarray, position: int, tie_position: np.ndarray,
     return float(trial[last_out + 1])
 
 
+def selected_in_rows(rows: np.ndarray, position: int, tie_position: np.ndarray, eligible: np.ndarray, quota: int,
+                     minimums: Sequence = ()) -> np.ndarray:
+    """Whether region ``position`` is selected in each row of ``rows`` (rows x regions of index values).
+
+    The same decision as ranking every row (:func:`~smartcity_analysis.selection.ranking.rank_rows`) and
+    selecting in it (:func:`~smartcity_analysis.selection.ranking.select_top`), for one region. Without group
+    minimums it reduces to a count: the region is selected when it is eligible and fewer than ``quota``
+    eligible regions rank ahead of it (a higher index, or the same index and an earlier tie-break position;
+    an index that is missing ranks last). With minimums every row is ranked and selected in full.
+    """
+    rows = np.atleast_2d(rows)
+    if minimums:
+        selected, _ = select_top(rank_rows(rows, tie_position), eligible, quota, minimums)
+        return selected[:, position]
+    others = eligible.copy()
+    others[position] = False
+    own, index = rows[:, position][:, None], rows[:, others]
+    earlier = tie_position[others] < tie_position[position]
+    ahead = (index > own) | ((index == own) & earlier)
+    ahead = np.where(np.isnan(own), ~np.isnan(index) | (np.isnan(index) & earlier), ahead)
+    return bool(eligible[position]) & (ahead.sum(axis=1) < quota)
+
+
 # ---------------------------------------------------------------------------------------------- one change
 
 
 def _engine_columns(inputs: GapInputs, changes: Sequence[tuple[int, str, float]], impute: str, normalise: str
                     ) -> np.ndarray:
-    """Build the normalised column of each change (a region's indicator set to a value) in one engine call.
+    """Build the normalised column of each change (a region's indicator set to a value), as the engine does.
 
-    The engine imputes, treats and normalises column by column, so each change becomes its own column of one
-    build: a copy of its indicator with the region's value replaced, with that indicator's direction, next to a
-    complete anchor column that keeps every scored region in the build. Column ``i`` is then exactly what a
-    full build of the changed data gives for that indicator.
+    The engine imputes, treats and normalises column by column, so each change becomes its own column: a copy
+    of its indicator with the region's value replaced, with that indicator's direction, handed to
+    :func:`~smartcity_analysis.index.engine.indicator_columns` with every other change. Column ``i`` is then
+    exactly what a full build of the changed data gives for that indicator.
 
     Returns
     -------
     numpy.ndarray
         ``changes x regions``.
     """
-    from smartcity_analysis.index.engine import IndexWarning, build_index
+    from smartcity_analysis.index.engine import IndexWarning, indicator_columns
 
     group = inputs.params.impute_group
     data = inputs.data
     # Only the regions the full build scores (it leaves out regions with no indicator data at all).
     scored = data[list(inputs.tree.indicator_codes)].notna().any(axis=1).to_numpy()
     direction = inputs.table.set_index("code")["direction"]
-    columns, rows = {}, []
+    codes = list(inputs.tree.indicator_codes)
+    raw = data[codes].to_numpy(float)
+    columns = np.empty((int(scored.sum()), len(changes)), order="F")
     for i, (position, indicator, value) in enumerate(changes):
-        column = data[indicator].to_numpy(float).copy()
+        column = raw[:, codes.index(indicator)].copy()
         column[position] = value
-        columns[f"c{i}"] = column[scored]
-        rows.append({"code": f"c{i}", "level": 1, "parent": ROOT, "weight": 1.0,
-                     "direction": float(direction[indicator])})
-    frame = pd.DataFrame({"region_code": data["region_code"].to_numpy()[scored],
-                          group: data[group].to_numpy()[scored], ANCHOR: np.arange(scored.sum(), dtype=float),
-                          **columns})
-    mini = pd.DataFrame([*rows, {"code": ANCHOR, "level": 1, "parent": ROOT, "weight": 1.0, "direction": 1.0},
-                         {"code": ROOT, "level": 2, "parent": None, "weight": 1.0, "direction": np.nan}])
+        columns[:, i] = column[scored]
+    units = pd.Index(data["region_code"].to_numpy()[scored], name="region_code")
+    frame = pd.DataFrame(columns, index=units, columns=[f"c{i}" for i in range(len(changes))])
+    groups = pd.Series(data[group].to_numpy()[scored], index=units) if "group" in impute else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IndexWarning)
-        result = build_index(frame, mini, unit="region_code", impute=impute,
-                             impute_group=group if "group" in impute else None,
-                             treat_outliers=inputs.params.treat_outliers, normalise=normalise,
-                             aggregate="arithmetic")
-    scores = result.scores.set_axis(result.scores.index.astype(str)).reindex(list(inputs.region_codes))
-    return scores[list(columns)].to_numpy(float).T
+        scores = indicator_columns(frame, np.array([float(direction[c]) for _, c, _ in changes]), impute=impute,
+                                   groups=groups, treat_outliers=inputs.params.treat_outliers,
+                                   normalise=normalise)
+    out = np.full((len(changes), len(inputs.region_codes)), np.nan)
+    out[:, scored] = scores.T
+    return out
 
 
 def changed_matrices(inputs: GapInputs, matrix: np.ndarray, changes: Sequence[tuple[int, str, float]],
@@ -517,8 +535,66 @@ def changed_eligibility(inputs: GapInputs, position: int, indicator: str,
     return selection_arrays(candidates, selection_params)["eligible"]
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """The selection rule's fixed parts for batches of changes: what no single change moves, as arrays."""
+
+    code_rank: np.ndarray
+    accepted: np.ndarray
+    coverage: np.ndarray
+    nominal_index: np.ndarray
+    eligible: np.ndarray
+    fixed_tie: Mapping[str, np.ndarray]
+    minimums: Sequence
+    params: SelectionParams
+
+    @classmethod
+    def of(cls, inputs: GapInputs, selection_params: SelectionParams) -> _Rule:
+        """Read the rule's arrays from the nominal candidates (in ``inputs.region_codes`` order)."""
+        candidates = inputs.candidates
+        codes = candidates["region_code"].astype(str).to_numpy()
+        code_rank = np.empty(len(codes), dtype=np.int64)
+        code_rank[np.argsort(codes, kind="stable")] = np.arange(len(codes))
+        arrays = selection_arrays(candidates, selection_params)
+        return cls(code_rank=code_rank, accepted=candidates["accepted"].astype(bool).to_numpy(),
+                   coverage=candidates["indicator_coverage"].to_numpy(float),
+                   nominal_index=candidates["readiness_index"].to_numpy(float), eligible=arrays["eligible"],
+                   fixed_tie={c: candidates[c].to_numpy(float) for c in selection_params.tie_break},
+                   minimums=arrays["minimums"], params=selection_params)
+
+    def eligible_after(self, inputs: GapInputs, changes: Sequence[tuple[int, str, float]]) -> np.ndarray:
+        """Return the ``changes x regions`` eligibility, as :func:`changed_eligibility` gives each change's."""
+        eligible = np.repeat(self.eligible[None, :], len(changes), axis=0)
+        for i, (position, indicator, _) in enumerate(changes):
+            if math.isnan(float(inputs.data[indicator].iat[position])):
+                coverage = min(1.0, self.coverage[position] + 1.0 / inputs.n_indicators)
+                eligible[i, position] = bool(self.accepted[position] and not math.isnan(self.nominal_index[position])
+                                             and coverage >= self.params.min_coverage)
+        return eligible
+
+    def decide(self, levels: Mapping[str, np.ndarray], root: str, eligible: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Rank and select every row of ``levels`` (``changes x regions``) as :func:`_decide` does one.
+
+        Each row is ordered by its index (missing last), then by its tie-break scores (higher first, missing
+        last), then by code: the order of :func:`~smartcity_analysis.selection.ranking.rank_rows` under
+        :func:`~smartcity_analysis.selection.ranking.tie_order` of that row's scores.
+        """
+        values = levels[root]
+        keys = [np.broadcast_to(self.code_rank, values.shape)]
+        for code in reversed(self.params.tie_break):
+            column = levels[code] if code in levels else np.broadcast_to(self.fixed_tie[code], values.shape)
+            keys.append(-np.where(np.isnan(column), -np.inf, column))
+        keys.append(np.where(np.isnan(values), np.inf, -values))
+        order = np.lexsort(keys, axis=-1)
+        ranks = np.empty(values.shape, dtype=np.int32)
+        ranks[np.arange(values.shape[0])[:, None], order] = np.arange(1, values.shape[1] + 1, dtype=np.int32)
+        selected, _ = select_top(ranks, eligible, self.params.quota, self.minimums)
+        return selected, ranks
+
+
 def evaluate_changes(inputs: GapInputs, changes: Sequence[tuple[int, str, float]],
-                     selection_params: SelectionParams) -> list[Evaluation]:
+                     selection_params: SelectionParams, chunk: int = 512) -> list[Evaluation]:
     """Rebuild the index for each change (one region's indicator set to a value) and apply the selection rule.
 
     Parameters
@@ -530,24 +606,28 @@ def evaluate_changes(inputs: GapInputs, changes: Sequence[tuple[int, str, float]
         alone to the nominal data.
     selection_params : SelectionParams
         The selection rule.
+    chunk : int, default 512
+        Changes evaluated together (the stacked matrices of a chunk are ``chunk x regions x indicators``).
 
     Returns
     -------
     list of Evaluation
         For each change: whether its region is then selected, its index and rank.
     """
-    if not changes:
-        return []
     impute, normalise, aggregate = inputs.params.nominal
-    stacked = changed_matrices(inputs, inputs.matrix, changes,
-                               _engine_columns(inputs, changes, impute, normalise))
-    levels = tree_levels(positive_scale(stacked, normalise, aggregate), inputs.tree, aggregate)
+    rule = _Rule.of(inputs, selection_params)
     out = []
-    for i, (position, indicator, _) in enumerate(changes):
-        selected, ranks = _decide(inputs, {c: v[i] for c, v in levels.items()}, selection_params,
-                                  changed_eligibility(inputs, position, indicator, selection_params))
-        out.append(Evaluation(bool(selected[position]), float(levels[inputs.tree.root][i, position]),
-                              int(ranks[position])))
+    for first in range(0, len(changes), chunk):
+        part = changes[first:first + chunk]
+        stacked = changed_matrices(inputs, inputs.matrix, part, _engine_columns(inputs, part, impute, normalise))
+        levels = tree_levels(positive_scale(stacked, normalise, aggregate), inputs.tree, aggregate)
+        wanted = {c: levels[c] for c in (inputs.tree.root, *selection_params.tie_break) if c in levels}
+        selected, ranks = rule.decide(wanted, inputs.tree.root, rule.eligible_after(inputs, part))
+        rows = np.arange(len(part))
+        positions = np.array([position for position, _, _ in part])
+        out += [Evaluation(bool(s), float(v), int(r)) for s, v, r in zip(
+            selected[rows, positions], levels[inputs.tree.root][rows, positions], ranks[rows, positions],
+            strict=True)]
     return out
 
 
@@ -656,27 +736,49 @@ def region_searches(inputs: GapInputs, position: int, needed_rise: float, select
                     points_per_round: int = 8) -> list[dict[str, Any]]:
     """Find, for every lever of one region at once, the smallest grid move that selects it.
 
+    See :func:`searches_for_regions`, which does this for many regions in the same engine calls.
+    """
+    return searches_for_regions(inputs, {position: needed_rise}, selection_params, points_per_round)[position]
+
+
+def searches_for_regions(inputs: GapInputs, rises: Mapping[int, float], selection_params: SelectionParams,
+                         points_per_round: int = 8) -> dict[int, list[dict[str, Any]]]:
+    """Find, for every lever of every region given, the smallest grid move that selects the region.
+
     Round 0 evaluates each lever's range limit and the linear solution with the grid point below it; a lever
     whose limit does not select has no path; one whose linear solution selects and the point below does not is
     solved (``linear``). The others are narrowed by evaluating ``points_per_round`` evenly spaced grid points
-    of every open bracket per round (one engine call for all levers), until the bracket is one step wide.
+    of every open bracket per round, until the bracket is one step wide. Each round evaluates the points of
+    every lever of every region in the same engine calls; each point is still evaluated alone (one region's
+    one indicator changed), so a region's paths do not depend on which other regions are searched with it.
+
+    Parameters
+    ----------
+    inputs : GapInputs
+        The nominal build.
+    rises : mapping
+        Region position -> the index rise it needs (NaN or infinite: no linear first guess).
+    selection_params : SelectionParams
+        The selection rule.
+    points_per_round : int, default 8
+        Grid points evaluated per open bracket and round.
 
     Returns
     -------
-    list of dict
-        One per lever with a path: ``lever``, ``field_from``, ``field_to``, ``to_value``, ``index_after``,
-        ``rank_after``, ``method``.
+    dict
+        Region position -> one dict per lever with a path: ``lever``, ``field_from``, ``field_to``,
+        ``to_value``, ``index_after``, ``rank_after``, ``method``.
     """
-    searches = _searches(inputs, position)
+    jobs = [(position, search) for position in rises for search in _searches(inputs, position)]
     first = {}
-    for i, search in enumerate(searches):
+    for i, (position, search) in enumerate(jobs):
         top = search.grid.size - 1
-        guess = _linear_start(inputs, position, search, needed_rise) if search.method == "search" else -1
+        guess = _linear_start(inputs, position, search, rises[position]) if search.method == "search" else -1
         first[i] = [top] + ([guess, guess - 1] if 0 <= guess < top else []) + ([0] if top > 0 and
                                                                                search.method == "levels" else [])
         first[i] = [k for k in first[i] if k >= 0]
-    _evaluate_points(inputs, position, searches, first, selection_params)
-    for search in searches:
+    _evaluate_points(inputs, jobs, first, selection_params)
+    for _, search in jobs:
         top = search.grid.size - 1
         if not search.seen[top].selected:
             search.method = "none"
@@ -685,7 +787,7 @@ def region_searches(inputs: GapInputs, position: int, needed_rise: float, select
         if search.done and search.method == "search" and len(search.seen) > 1 and search.high != top:
             search.method = "linear"
     for _ in range(64):
-        open_ = {i: s for i, s in enumerate(searches) if s.method != "none" and not s.done}
+        open_ = {i: s for i, (_, s) in enumerate(jobs) if s.method != "none" and not s.done}
         if not open_:
             break
         wanted = {}
@@ -694,30 +796,31 @@ def region_searches(inputs: GapInputs, position: int, needed_rise: float, select
             count = min(points_per_round, span - 1)
             wanted[i] = sorted({search.low + max(1, round(span * (j + 1) / (count + 1))) for j in range(count)})
             wanted[i] = [k for k in wanted[i] if search.low < k < search.high]
-        _evaluate_points(inputs, position, searches, wanted, selection_params)
+        _evaluate_points(inputs, jobs, wanted, selection_params)
         for search in open_.values():
             search.narrow()
-    found = []
-    for search in searches:
+    found = {position: [] for position in rises}
+    for position, search in jobs:
         if search.method == "none" or not search.done:
             continue
         best = search.seen[search.high]
-        found.append({"lever": search.lever, "field_from": search.start, "field_to": search.grid.value(search.high),
-                      "to_value": search.value(search.high), "index_after": best.index, "rank_after": best.rank,
-                      "method": search.method})
+        found[position].append({"lever": search.lever, "field_from": search.start,
+                                "field_to": search.grid.value(search.high), "to_value": search.value(search.high),
+                                "index_after": best.index, "rank_after": best.rank, "method": search.method})
     return found
 
 
-def _evaluate_points(inputs: GapInputs, position: int, searches: list[_Search], wanted: Mapping[int, Sequence[int]],
+def _evaluate_points(inputs: GapInputs, jobs: Sequence[tuple[int, _Search]], wanted: Mapping[int, Sequence[int]],
                      selection_params: SelectionParams) -> None:
     """Evaluate the wanted grid points of every search in one batch and record them in ``seen``."""
     changes, keys = [], []
     for i, points in wanted.items():
-        for k in sorted(set(points) - set(searches[i].seen)):
-            changes.append((position, searches[i].lever.indicator, searches[i].value(k)))
+        position, search = jobs[i]
+        for k in sorted(set(points) - set(search.seen)):
+            changes.append((position, search.lever.indicator, search.value(k)))
             keys.append((i, k))
     for (i, k), result in zip(keys, evaluate_changes(inputs, changes, selection_params), strict=True):
-        searches[i].seen[k] = result
+        jobs[i][1].seen[k] = result
 
 
 def aspect_change(inputs: GapInputs, position: int, aspect: str, levels: Mapping[str, np.ndarray],
@@ -767,7 +870,7 @@ def tree_levels_row(aspects: np.ndarray, tree: Tree, step: Any, aggregate: str) 
 
 
 def path_robustness(inputs: GapInputs, mc_inputs: UncertaintyInputs, mc: MonteCarloResult,
-                    changes: Sequence[tuple[int, str, float]]) -> np.ndarray:
+                    changes: Sequence[tuple[int, str, float]], chunk: int = 64) -> np.ndarray:
     """Share of the Monte Carlo draws in which each change's region is selected once the change is made.
 
     Each change's indicator column is rebuilt by the engine under every imputation x normalisation of the
@@ -784,27 +887,29 @@ def path_robustness(inputs: GapInputs, mc_inputs: UncertaintyInputs, mc: MonteCa
         The draws.
     changes : sequence of (int, str, float)
         ``(position, indicator, value)``, as for :func:`evaluate_changes`.
+    chunk : int, default 64
+        Changes rebuilt together.
 
     Returns
     -------
     numpy.ndarray
         One share (0-1) per change.
     """
-    from smartcity_analysis.selection.uncertainty import rank_and_select
-
     if not changes:
         return np.array([])
     if tuple(mc_inputs.region_codes) != inputs.region_codes:
         raise ValueError("the Monte Carlo inputs and the gap inputs list the regions in different orders")
-    stacked = {pair: changed_matrices(inputs, matrix, changes, _engine_columns(inputs, changes, *pair))
-               for pair, matrix in mc_inputs.matrices.items()}
+    arrays = selection_arrays(inputs.candidates, mc.selection_params)
+    eligible = _Rule.of(inputs, mc.selection_params).eligible_after(inputs, changes)
     shares = np.empty(len(changes))
-    for i, (position, indicator, _) in enumerate(changes):
-        values = evaluate_design({pair: m[i] for pair, m in stacked.items()}, mc_inputs.tree, mc.draws)
-        arrays = selection_arrays(inputs.candidates, mc.selection_params)
-        arrays["eligible"] = changed_eligibility(inputs, position, indicator, mc.selection_params)
-        _, selected = rank_and_select(values, arrays, mc.selection_params)
-        shares[i] = selected[:, position].mean()
+    for first in range(0, len(changes), chunk):  # the stacked matrices of a chunk: pairs x chunk x regions x ...
+        part = changes[first:first + chunk]
+        stacked = {pair: changed_matrices(inputs, matrix, part, _engine_columns(inputs, part, *pair))
+                   for pair, matrix in mc_inputs.matrices.items()}
+        for i, (position, _, _) in enumerate(part, start=first):
+            values = evaluate_design({pair: m[i - first] for pair, m in stacked.items()}, mc_inputs.tree, mc.draws)
+            shares[i] = selected_in_rows(values, position, arrays["tie_position"], eligible[i],
+                                         mc.selection_params.quota, arrays["minimums"]).mean()
     return shares
 
 
@@ -837,12 +942,13 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
     selected, ranks = _decide(inputs, levels, selection_params)
     table = region_table(inputs, levels, selected, ranks, selection_params)
     wanted = set(table["region_code"] if regions is None else regions)
+    root = levels[inputs.tree.root]
+    enter = {inputs.region_codes.index(r.region_code): r.index_to_enter for r in table.itertuples(index=False)
+             if r.status == "outside" and r.region_code in wanted}
+    found = searches_for_regions(inputs, {p: e - float(root[p]) for p, e in enter.items()}, selection_params)
     rows = []
-    for record in table.itertuples(index=False):
-        if record.status != "outside" or record.region_code not in wanted:
-            continue
-        position = inputs.region_codes.index(record.region_code)
-        rows += region_paths(inputs, position, levels, record.index_to_enter, selection_params)
+    for position, index_to_enter in enter.items():
+        rows += region_paths(inputs, position, levels, index_to_enter, selection_params, found[position])
     paths = rank_paths(pd.DataFrame(rows, columns=[c for c in PATH_COLUMNS if c != "path_rank"]), inputs)
     if mc is not None and mc_inputs is not None:
         paths = add_robustness(paths, inputs, mc_inputs, mc)
@@ -878,12 +984,18 @@ def region_table(inputs: GapInputs, levels: Mapping[str, np.ndarray], selected: 
 
 
 def region_paths(inputs: GapInputs, position: int, levels: Mapping[str, np.ndarray], index_to_enter: float,
-                 selection_params: SelectionParams) -> list[dict[str, Any]]:
-    """Every valid single-indicator path and every aspect path of one region outside the selection."""
+                 selection_params: SelectionParams, searched: Sequence[Mapping[str, Any]] | None = None
+                 ) -> list[dict[str, Any]]:
+    """Every valid single-indicator path and every aspect path of one region outside the selection.
+
+    ``searched`` is what :func:`searches_for_regions` found for the region, searched here when not given.
+    """
     code = inputs.region_codes[position]
     rise = index_to_enter - float(levels[inputs.tree.root][position])
+    if searched is None:
+        searched = region_searches(inputs, position, rise, selection_params)
     rows = []
-    for found in region_searches(inputs, position, rise, selection_params):
+    for found in searched:
         lever = found["lever"]
         column = inputs.data[lever.indicator].to_numpy(float)
         current = float(column[position])

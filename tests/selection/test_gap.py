@@ -13,7 +13,7 @@ from smartcity_analysis.index.engine import IndexWarning, build_index
 from smartcity_analysis.index.indicators import derive_indicators, framework_table
 from smartcity_analysis.selection import gap
 from smartcity_analysis.selection import uncertainty as mc
-from smartcity_analysis.selection.ranking import SelectionParams, candidate_table, select
+from smartcity_analysis.selection.ranking import SelectionParams, candidate_table, rank_rows, select, select_top
 
 HAND = gap.GapParams(treat_outliers=False)
 
@@ -377,3 +377,59 @@ def test_the_practical_paths_table_keeps_the_closest_regions_first(real):
     assert table["rank"].is_monotonic_increasing and table["region_code"].is_unique
     firsts = result.paths.query("kind == 'indicator' and path_rank == 1").set_index("region_code")["code"]
     assert (table.set_index("region_code")["code"] == firsts.loc[table["region_code"]]).all()
+
+
+# ---------------------------------------------------------------------------------------------- batched and exact
+
+
+def test_one_region_selection_equals_ranking_every_row():
+    rng = np.random.default_rng(5)
+    values = np.round(rng.uniform(0, 10, (400, 30)), 0)  # coarse values: many ties
+    values[rng.random(values.shape) < 0.05] = np.nan
+    tie_position = rng.permutation(30)
+    eligible = rng.random(30) < 0.8
+    groups = pd.DataFrame({"region_type": np.where(np.arange(30) % 3 == 0, "Kota", "Kabupaten")})
+    for minimums in ((), ranking_minimums(groups)):
+        selected, _ = select_top(rank_rows(values, tie_position), eligible, 6, minimums)
+        for position in range(30):
+            got = gap.selected_in_rows(values, position, tie_position, eligible, 6, minimums)
+            np.testing.assert_array_equal(got, selected[:, position])
+
+
+def ranking_minimums(groups: pd.DataFrame):
+    from smartcity_analysis.selection.ranking import group_minimums
+
+    return group_minimums(groups, SelectionParams(quota=6, min_per_type={"Kota": 3}))
+
+
+def test_batched_decisions_equal_one_change_at_a_time(real):
+    inputs, params = real["inputs"], real["params"]
+    hdi = next(c for c in inputs.tree.indicator_codes if inputs.data[c].isna().any())  # a value to fill
+    missing = int(np.flatnonzero(inputs.data[hdi].isna())[0])
+    changes = [(missing, hdi, float(inputs.data[hdi].max()))]
+    changes += [(p, c, float(inputs.data[c].quantile(q))) for p in (0, 5, 11)
+                for c in inputs.tree.indicator_codes[:6] for q in (0.5, 1.0)]
+    batched = gap.evaluate_changes(inputs, changes, params)
+    small = gap.evaluate_changes(inputs, changes, params, chunk=3)
+    impute, normalise, aggregate = inputs.params.nominal
+    for i, (position, indicator, _) in enumerate(changes):
+        stacked = gap.changed_matrices(inputs, inputs.matrix, [changes[i]],
+                                       gap._engine_columns(inputs, [changes[i]], impute, normalise))
+        levels = gap.tree_levels(mc.positive_scale(stacked, normalise, aggregate), inputs.tree, aggregate)
+        eligible = gap.changed_eligibility(inputs, position, indicator, params)
+        selected, ranks = gap._decide(inputs, {c: v[0] for c, v in levels.items()}, params, eligible)
+        expected = gap.Evaluation(bool(selected[position]), float(levels[inputs.tree.root][0, position]),
+                                  int(ranks[position]))
+        assert batched[i] == expected == small[i]
+
+
+def test_searching_regions_together_equals_one_at_a_time(real):
+    inputs, params, result = real["inputs"], real["params"], real["result"]
+    outside = result.regions[result.regions["status"].isin(["has_path", "no_path"])]
+    rises = {inputs.region_codes.index(r): e - i for r, e, i in zip(
+        outside["region_code"], outside["index_to_enter"], outside["readiness_index"], strict=True)}
+    together = gap.searches_for_regions(inputs, rises, params)
+    assert sum(len(v) for v in together.values()) > 0
+    for position, rise in rises.items():
+        alone = gap.region_searches(inputs, position, rise, params)
+        pd.testing.assert_frame_equal(pd.DataFrame(together[position]), pd.DataFrame(alone), check_exact=True)
