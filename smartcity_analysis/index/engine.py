@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from smartcity_analysis import __version__
-from smartcity_analysis.index.stats import column_kurt, column_skew, indicator_statistics, unit_statistics
+from smartcity_analysis.index.stats import (
+    column_kurt,
+    column_skew,
+    column_skew_kurt,
+    indicator_statistics,
+    unit_statistics,
+)
 
 __all__ = [
     "IndexBuildError",
@@ -321,22 +327,29 @@ def _treat_one(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray
     return out, labels, summary
 
 
-def _passes_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
-    """:func:`_passes` of every column of ``x`` at once (F-ordered, so each column sums as it does alone)."""
-    sk, kt = column_skew(x), column_kurt(x)
-    return np.isnan(sk) | np.isnan(kt) | (np.abs(sk) < spec.skew_thresh) | (kt < spec.kurt_thresh)
+def _passes_columns(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_passes` of every column of ``x`` at once (F-ordered, so each column sums as it does alone).
+
+    Returns whether each column passes and its skewness.
+    """
+    sk, kt = column_skew_kurt(x)
+    return np.isnan(sk) | np.isnan(kt) | (np.abs(sk) < spec.skew_thresh) | (kt < spec.kurt_thresh), sk
 
 
 def _winsorise_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
-    """:func:`_winsorise` of every column of ``x`` at once: each column treated until it passes or is full."""
+    """:func:`_winsorise` of every column of ``x`` at once: each column treated until it passes or is full.
+
+    The skewness that picks the side to treat is the one the last pass test computed on the same values.
+    """
     x = np.array(x, dtype=float, order="F")
     hi, lo = np.zeros(x.shape, dtype=bool), np.zeros(x.shape, dtype=bool)
     nwin = np.zeros(x.shape[1], dtype=int)
-    active = ~_passes_columns(x, spec)
+    passing, skew = _passes_columns(x, spec)
+    active = ~passing
     while active.any():
         idx = np.flatnonzero(active)
         sub = np.asfortranarray(x[:, idx])
-        up = column_skew(sub) >= 0
+        up = skew[idx] >= 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a column whose values all sit at the extreme
             top, bottom = np.nanmax(sub, axis=0), np.nanmin(sub, axis=0)
@@ -347,7 +360,8 @@ def _winsorise_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
         hi[:, idx[up]], lo[:, idx[~up]] = at_top[:, up], at_bottom[:, ~up]
         x[:, idx] = sub
         nwin[idx] = hi[:, idx].sum(axis=0) + lo[:, idx].sum(axis=0)
-        active[idx] = ~_passes_columns(np.asfortranarray(x[:, idx]), spec) & (nwin[idx] < spec.winmax)
+        passing[idx], skew[idx] = _passes_columns(np.asfortranarray(sub), spec)
+        active[idx] = ~passing[idx] & (nwin[idx] < spec.winmax)
     return x
 
 
@@ -373,11 +387,11 @@ def treat_columns(values: np.ndarray, spec: OutlierSpec) -> np.ndarray:
     """
     out = np.array(values, dtype=float, order="F")
     cols = np.flatnonzero(np.sum(~np.isnan(out), axis=0) >= 4)
-    fail = cols[~_passes_columns(np.asfortranarray(out[:, cols]), spec)]
+    fail = cols[~_passes_columns(np.asfortranarray(out[:, cols]), spec)[0]]
     if fail.size:
         original = np.asfortranarray(out[:, fail])
         winsorised = _winsorise_columns(original, spec)
-        kept = _passes_columns(winsorised, spec)
+        kept = _passes_columns(winsorised, spec)[0]
         lo, hi = np.nanmin(original, axis=0), np.nanmax(original, axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, fail] = np.where(kept, winsorised, np.log(original - lo + 0.01 * (hi - lo)))

@@ -55,7 +55,10 @@ def column_skew(values: np.ndarray) -> np.ndarray:
     numpy.ndarray
         One value per column; NaN where fewer than 3 values are available or the column is constant.
     """
-    n, m2, m3 = _central_moments(values, 3)
+    return _skew(*_central_moments(values, 3))
+
+
+def _skew(n: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         g1 = np.sqrt(n) * m3 / m2**1.5
         out = g1 * np.sqrt(n * (n - 1)) / (n - 2)
@@ -75,11 +78,26 @@ def column_kurt(values: np.ndarray) -> np.ndarray:
     numpy.ndarray
         One value per column; NaN where fewer than 4 values are available or the column is constant.
     """
-    n, m2, m4 = _central_moments(values, 4)
+    return _kurt(*_central_moments(values, 4))
+
+
+def _kurt(n: np.ndarray, m2: np.ndarray, m4: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = n * m4 / m2**2
         out = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
     return np.where((n >= 4) & (m2 > 0), out, np.nan)
+
+
+def column_skew_kurt(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`column_skew` and :func:`column_kurt` of each column, the shared moments computed once.
+
+    The same operations in the same order as the two functions, so the same values to the last bit.
+    """
+    x = np.atleast_2d(np.asarray(values, dtype=float))
+    n = np.sum(~np.isnan(x), axis=0).astype(float)
+    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    m2 = np.nansum(dev**2, axis=0)
+    return _skew(n, m2, np.nansum(dev**3, axis=0)), _kurt(n, m2, np.nansum(dev**4, axis=0))
 
 
 def _n_distinct(frame: pd.DataFrame) -> pd.Series:

@@ -115,3 +115,12 @@ def test_indicator_columns_equal_the_full_build(impute, normalise):
 def test_indicator_columns_refuse_goalposts():
     with pytest.raises(IndexBuildError, match="goalposts"):
         indicator_columns(pd.DataFrame({"a": [1.0, 2.0]}), np.array([1.0]), normalise="goalposts")
+
+
+def test_skewness_and_kurtosis_together_equal_each_alone():
+    from smartcity_analysis.index.stats import column_kurt, column_skew, column_skew_kurt
+
+    columns = np.asfortranarray(skewed_columns(11, 88, 30))
+    skew, kurt = column_skew_kurt(columns)
+    np.testing.assert_array_equal(skew, column_skew(columns))
+    np.testing.assert_array_equal(kurt, column_kurt(columns))
