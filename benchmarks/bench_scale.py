@@ -8,8 +8,10 @@ starts are separate processes and not included) is its own. Measured, in one run
   all 514 kab/kota submitting again and again, every kind of mess of the sample round), against a plain
   ``pandas.read_csv`` of the same files;
 - ``index``: ``build_index`` (the full build of ``bench_index.py``) on synthetic units;
-- ``profiles``: ``fit_profiles`` (k search and 200 bootstrap refits) on a synthetic processed folder;
-- ``ranking``: ``build_inputs`` + ``run_monte_carlo`` (1,000 uncertainty draws, ``bench_uncertainty.py``);
+- ``profiles``: ``fit_profiles`` (k search and 200 bootstrap refits) on a synthetic processed folder of the 514
+  kab/kota, then on synthetic village-level rounds of 1,000 to 100,000 units (``bench_units.py``);
+- ``ranking``: ``build_inputs`` + ``run_monte_carlo`` (1,000 uncertainty draws, ``bench_uncertainty.py``), at the
+  same sizes;
 - ``reports``: ``render_reports`` on warm kernels, the kernel-free floor and a loop of ``papermill`` +
   ``jupyter nbconvert`` commands (``bench_reports.py``);
 - ``run``: the whole ``smartcity run`` on one national wave (514 regions).
@@ -44,15 +46,16 @@ WAVE_ROWS = 528  # rows of one national wave: 514 regions, their resubmissions a
 FULL_SIZES = {
     "clean": (2, 20, 100, 190),     # waves: ~1,056, ~10,560, ~52,800 (100 per kab/kota) and ~100,000 rows
     "index": (1_000, 10_000, 100_000),
-    "profiles": (514,),
-    "ranking": (514,),
+    "profiles": (514, 1_000, 10_000, 100_000),  # the 514 kab/kota; then synthetic village-level units
+    "ranking": (514, 1_000, 10_000, 100_000),
     "reports": (514,),
     "run": (1,),
 }
 SMOKE_SIZES = {"clean": (1,), "index": (1_000,), "profiles": (88,), "ranking": (88,), "reports": (3,),
                "run": ()}
-UNITS = {"clean": "row", "index": "unit", "profiles": "region", "ranking": "region", "reports": "region",
+UNITS = {"clean": "row", "index": "unit", "profiles": "unit", "ranking": "unit", "reports": "region",
          "run": "region"}
+KABKOTA = 514  # sizes up to this are rounds of real kab/kota; larger ones synthetic units (bench_units.py)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,11 @@ def measure_index(units: int, tmp: Path, smoke: bool) -> dict:
 
 
 def measure_profiles(regions: int, tmp: Path, smoke: bool) -> dict:
+    if regions > KABKOTA:
+        sys.path.insert(0, str(HERE))
+        import bench_units
+
+        return bench_units.measure_profiles_units(regions, tmp)
     from smartcity_analysis.config import load_framework
     from smartcity_analysis.profiles.stage import fit_profiles, load_features
     from smartcity_analysis.synthetic.processed import write_synthetic_processed
@@ -115,6 +123,11 @@ def measure_profiles(regions: int, tmp: Path, smoke: bool) -> dict:
 
 
 def measure_ranking(regions: int, tmp: Path, smoke: bool) -> dict:
+    if regions > KABKOTA:
+        sys.path.insert(0, str(HERE))
+        import bench_units
+
+        return bench_units.measure_ranking_units(regions, tmp)
     from smartcity_analysis.config import load_framework
     from smartcity_analysis.index.engine import IndexWarning
     from smartcity_analysis.selection.ranking import SelectionParams, load_candidates
@@ -218,13 +231,15 @@ def ratios(rows: list[Row]) -> list[tuple[str, str, str]]:
         big = min(clean, key=lambda r: abs(r.units - 51_400))
         out.append((f"cleaning / `pandas.read_csv` of the same files, {big.units:,} rows",
                     f"{big.seconds / big.extra['read_csv_s']:.1f}x", "at most 25x"))
-    for stage in ("clean", "index"):
-        sized = sorted((r for r in rows if r.stage == stage), key=lambda r: r.units)
+    for stage in ("clean", "index", "profiles", "ranking"):
+        # profiles and ranking: synthetic units only (the 514 kab/kota are a round of another kind)
+        sized = sorted((r for r in rows if r.stage == stage and (stage in ("clean", "index") or r.size > KABKOTA)),
+                       key=lambda r: r.units)
         if len(sized) > 1:
             out.append((f"{stage}: cost per {UNITS[stage]} at {sized[-1].units:,} / at {sized[0].units:,}",
                         f"{sized[-1].per_unit_ms / sized[0].per_unit_ms:.2f}x", "at most 1.3x"))
     for r in rows:
-        if r.stage == "profiles":
+        if r.stage == "profiles" and r.size == KABKOTA:
             out.append((f"profiles stage, {r.units} regions", f"{r.seconds:.1f} s", "a few seconds"))
         if r.stage == "reports":
             out.append(("region reports: runner / kernel-free floor", f"{r.seconds / r.extra['floor_s']:.2f}x",

@@ -9,6 +9,11 @@ Each k-means fit runs on one thread: on a few hundred regions OpenMP's threads c
 (a k search took 5.7 s on two threads and 0.2 s on one, on a busy two-core machine), and one thread makes the
 sums inside k-means, so the centroids to the last digit, independent of the machine's core count. What runs
 in parallel instead are whole fits (the k values of the search, the bootstrap resamples) through joblib.
+
+A round of more than :data:`LARGE_ROUND_UNITS` units (village-level rounds, not the 514 kab/kota) scores each k
+by the silhouette of a seeded sample of :data:`SILHOUETTE_SAMPLE_SIZE` units: the exact silhouette compares
+every pair of units, so its cost grows with the square of their number. Every kab/kota round is far below the
+threshold and keeps the exact silhouette, to the last digit.
 """
 
 from __future__ import annotations
@@ -25,6 +30,15 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
+
+# Above this many units a round is scored by a sampled silhouette. Ten times the 514 kab/kota, so that no round
+# of kab/kota (nor of provinces) ever leaves the exact method; at 5,000 units the exact silhouette costs about
+# a second per k, at 100,000 units several minutes.
+LARGE_ROUND_UNITS = 5_000
+# Units in the seeded silhouette sample of a large round (the same sample for every k, so the k are compared
+# on the same units). The standard error of a mean silhouette over 5,000 units is about 0.003, well below the
+# differences between the silhouettes of neighbouring k.
+SILHOUETTE_SAMPLE_SIZE = 5_000
 
 
 class ReadinessProfiles(ClusterMixin, BaseEstimator):
@@ -44,6 +58,10 @@ class ReadinessProfiles(ClusterMixin, BaseEstimator):
     n_jobs : int, optional
         Parallel fits of the k search (joblib; ``None`` is joblib's default, one unless a
         ``joblib.parallel_config`` says otherwise). The result does not depend on it.
+    large_round_units : int
+        Above this many fitted rows the silhouette is that of a seeded sample (:data:`LARGE_ROUND_UNITS`).
+    silhouette_sample_size : int
+        Rows in that sample (:data:`SILHOUETTE_SAMPLE_SIZE`), drawn with ``random_state``.
 
     Attributes
     ----------
@@ -53,6 +71,8 @@ class ReadinessProfiles(ClusterMixin, BaseEstimator):
         Standardisation learned on the fitted data.
     silhouette_by_k_ : pandas.Series
         Mean silhouette for each k tried (index ``k``).
+    silhouette_sample_size_ : int or None
+        Rows the silhouettes were computed on when sampled (a large round); ``None`` when exact (all rows).
     n_profiles_ : int
         The chosen k: the highest silhouette; ties go to the smaller k.
     kmeans_ : sklearn.cluster.KMeans
@@ -67,13 +87,16 @@ class ReadinessProfiles(ClusterMixin, BaseEstimator):
 
     def __init__(self, k_min: int = 2, k_max: int = 8, n_init: int = 20,
                  readiness_columns: Sequence[str] | None = None, random_state: int = 0,
-                 n_jobs: int | None = None):
+                 n_jobs: int | None = None, large_round_units: int = LARGE_ROUND_UNITS,
+                 silhouette_sample_size: int = SILHOUETTE_SAMPLE_SIZE):
         self.k_min = k_min
         self.k_max = k_max
         self.n_init = n_init
         self.readiness_columns = readiness_columns
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.large_round_units = large_round_units
+        self.silhouette_sample_size = silhouette_sample_size
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> ReadinessProfiles:  # noqa: N803 - scikit-learn naming
         """Choose k by silhouette, fit k-means and order the profiles by readiness.
@@ -94,8 +117,11 @@ class ReadinessProfiles(ClusterMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.scaler_ = StandardScaler().fit(frame.to_numpy())
         scaled = self.scaler_.transform(frame.to_numpy())
+        self.silhouette_sample_size_ = silhouette_sample(len(frame), self.large_round_units,
+                                                         self.silhouette_sample_size)
         searched = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_and_score)(scaled, k, self.n_init, self.random_state) for k in k_values)
+            delayed(_fit_and_score)(scaled, k, self.n_init, self.random_state, self.silhouette_sample_size_)
+            for k in k_values)
         fits = {k: fitted for k, (fitted, _) in zip(k_values, searched, strict=True)}
         self.silhouette_by_k_ = pd.Series(
             {k: score for k, (_, score) in zip(k_values, searched, strict=True)}, name="silhouette"
@@ -132,11 +158,33 @@ def _fit_kmeans(scaled: np.ndarray, k: int, n_init: int, random_state: int) -> K
         return KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(scaled)
 
 
-def _fit_and_score(scaled: np.ndarray, k: int, n_init: int, random_state: int) -> tuple[KMeans, float]:
-    """Fit k-means at ``k`` and return it with its mean silhouette."""
+def silhouette_sample(n_rows: int, large_round_units: int = LARGE_ROUND_UNITS,
+                      sample_size: int = SILHOUETTE_SAMPLE_SIZE) -> int | None:
+    """Return how many rows the silhouette of an ``n_rows`` round is computed on: ``None`` (all) up to the threshold.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows (units) fitted.
+    large_round_units : int
+        Rounds of more rows than this are large (:data:`LARGE_ROUND_UNITS`).
+    sample_size : int
+        The sample of a large round (:data:`SILHOUETTE_SAMPLE_SIZE`), at most ``n_rows``.
+    """
+    if n_rows <= large_round_units:
+        return None
+    return min(int(sample_size), n_rows)
+
+
+def _fit_and_score(scaled: np.ndarray, k: int, n_init: int, random_state: int,
+                   sample_size: int | None = None) -> tuple[KMeans, float]:
+    """Fit k-means at ``k`` and return it with its mean silhouette (of a seeded sample when ``sample_size``)."""
     fitted = _fit_kmeans(scaled, k, n_init, random_state)
     with threadpool_limits(limits=1):
-        return fitted, float(silhouette_score(scaled, fitted.labels_))
+        if sample_size is None:
+            return fitted, float(silhouette_score(scaled, fitted.labels_))
+        return fitted, float(silhouette_score(scaled, fitted.labels_, sample_size=sample_size,
+                                              random_state=random_state))
 
 
 @dataclass(frozen=True)

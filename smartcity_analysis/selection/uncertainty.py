@@ -5,7 +5,10 @@ multipliers ``1 +- weight_perturbation``, at every level of the tree), the imput
 normalisation and the aggregation. The engine (:func:`smartcity_analysis.index.build_index`) is called once per
 imputation x normalisation to get the normalised indicator matrix; each draw is then aggregated in numpy
 (batched matrix products over draws x units x indicators), ranked and selected with the very rule of the
-nominal selection (:func:`smartcity_analysis.selection.select_top`). No Python loop runs over units or draws.
+nominal selection (:func:`smartcity_analysis.selection.select_top`). No Python loop runs over units or draws;
+the draws are taken in chunks of :data:`DRAW_CHUNK_CELLS` draws x units (one chunk for any kab/kota round), so
+that a village-level round of 100,000 units holds only the outputs whole, and the products run on one BLAS
+thread (:func:`evaluate_and_select`).
 
 Aggregation reproduces the engine exactly: a weighted mean over the children with data, weights rescaled over
 them, level by level. ``"geometric"`` in the Monte Carlo is the engine's ``geometric_shifted`` (geometric mean
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from smartcity_analysis.notes import NotApplicable
 from smartcity_analysis.selection.ranking import (
@@ -41,6 +45,12 @@ from smartcity_analysis.selection.ranking import (
 )
 
 ZSCORE_POSITIVE_CENTRE, ZSCORE_POSITIVE_SCALE = 100.0, 10.0
+
+# The draws are evaluated, ranked and selected in chunks of at most this many draws x units cells (64 MB per
+# float64 array), so that the temporaries of the aggregation and of the sorts stay bounded however large the
+# round: only the outputs (draws x units) are held whole. Draws are independent rows, so chunking changes no
+# number, and a kab/kota round (1,000 draws x at most 514 regions) is a single chunk.
+DRAW_CHUNK_CELLS = 2 ** 23
 
 
 CHOICE_COLUMNS = ("impute", "normalise", "aggregate")
@@ -409,6 +419,50 @@ def rank_and_select(values: np.ndarray, arrays: Mapping[str, Any],
     return ranks, selected
 
 
+def draw_chunks(n_draws: int, n_units: int, max_cells: int = DRAW_CHUNK_CELLS) -> list[slice]:
+    """Split ``n_draws`` rows into consecutive chunks of at most ``max_cells`` draws x units (one row at least)."""
+    size = max(1, int(max_cells) // max(1, n_units))
+    return [slice(start, min(start + size, n_draws)) for start in range(0, n_draws, size)]
+
+
+def evaluate_and_select(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, design: pd.DataFrame,
+                        arrays: Mapping[str, Any], selection_params: SelectionParams, *,
+                        max_cells: int = DRAW_CHUNK_CELLS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index values, ranks and selection of every configuration in ``design``, chunk by chunk of draws.
+
+    What :func:`evaluate_design` then :func:`rank_and_select` return for the whole design, computed on
+    :func:`draw_chunks` of its rows, so that only the three outputs are held whole. The matrix products run on
+    one BLAS thread: they are many small products, on which more threads cost far more than they save (at
+    10,000 units the Monte Carlo took 19 s on two threads and 3 s on one, on a busy two-core machine), and the
+    products of a kab/kota round are small enough that OpenBLAS runs them on one thread anyway.
+
+    Parameters
+    ----------
+    matrices, tree, design
+        As for :func:`evaluate_design`.
+    arrays : Mapping
+        From :func:`selection_arrays`.
+    selection_params : SelectionParams
+        The selection rule.
+    max_cells : int
+        Draws x units per chunk (:data:`DRAW_CHUNK_CELLS`); the outputs do not depend on it.
+
+    Returns
+    -------
+    values, ranks, selected : numpy.ndarray
+        Configurations x units: float index, int32 rank, bool selection.
+    """
+    n_units = next(iter(matrices.values())).shape[0]
+    values = np.empty((len(design), n_units))
+    ranks = np.empty((len(design), n_units), dtype=np.int32)
+    selected = np.empty((len(design), n_units), dtype=bool)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for rows in draw_chunks(len(design), n_units, max_cells):
+            values[rows] = evaluate_design(matrices, tree, design.iloc[rows])
+            ranks[rows], selected[rows] = rank_and_select(values[rows], arrays, selection_params)
+    return values, ranks, selected
+
+
 def run_monte_carlo(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, candidates: pd.DataFrame,
                     params: UncertaintyParams = UncertaintyParams(),
                     selection_params: SelectionParams = DEFAULT_SELECTION) -> MonteCarloResult:
@@ -436,8 +490,8 @@ def run_monte_carlo(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, 
     if missing:
         raise ValueError(f"no indicator matrix for (impute, normalise) {missing}; build them with engine_matrices")
     design = draw_design(tree, params)
-    values = evaluate_design(matrices, tree, design)
-    ranks, selected = rank_and_select(values, selection_arrays(candidates, selection_params), selection_params)
+    values, ranks, selected = evaluate_and_select(matrices, tree, design,
+                                                  selection_arrays(candidates, selection_params), selection_params)
     return MonteCarloResult(design, values, ranks, selected, tuple(candidates["region_code"].astype(str)),
                             params, selection_params)
 
@@ -577,8 +631,8 @@ def run_sensitivity(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree, 
     factors = sensitivity_factors(tree, params)
     groups = list(dict.fromkeys(factors["group"]))
     design = sensitivity_design(tree, params, n_base, random_state)
-    ranks, selected = rank_and_select(evaluate_design(matrices, tree, design),
-                                      selection_arrays(candidates, selection_params), selection_params)
+    _, ranks, selected = evaluate_and_select(matrices, tree, design, selection_arrays(candidates, selection_params),
+                                             selection_params)
     s1_rank, st_rank, var_rank = sobol_indices(ranks.astype(float), len(groups))
     s1_sel, st_sel, var_sel = sobol_indices(selected.astype(float), len(groups))
     labels = factors.drop_duplicates("group").set_index("group")
