@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from smartcity_analysis.config import Framework
 
@@ -242,7 +245,11 @@ def parse_number(value: Any, spec: FieldSpec, prefer_whole: bool = False) -> Par
 
 def parse_integer(value: Any, spec: FieldSpec) -> Parsed:
     """Parse a whole number; ``1.234`` is Indonesian thousands (1234), ``3204.0`` is 3204."""
-    parsed = parse_number(value, spec, prefer_whole=True)
+    return _whole(parse_number(value, spec, prefer_whole=True))
+
+
+def _whole(parsed: Parsed) -> Parsed:
+    """Return a parsed number as an ``int``, or missing with ``not_an_integer`` when it has a fraction."""
     if parsed.value is None:
         return parsed
     if not float(parsed.value).is_integer():
@@ -279,6 +286,12 @@ def parse_money(value: Any, spec: FieldSpec, multipliers: Mapping[str, float]) -
     readings = number_readings(match[1])
     if not readings:
         return unreadable
+    return _amount(readings, suffix, prefix is not None, spec, multipliers)
+
+
+def _amount(readings: list[tuple[float, str | None]], suffix: str, prefixed: bool, spec: FieldSpec,
+            multipliers: Mapping[str, float]) -> Parsed:
+    """Return a rupiah amount from its number's readings, its multiplier word and whether it had a prefix."""
     factor = multipliers.get(suffix, 1.0)
     scaled = [(round(v * factor, 6), rule) for v, rule in readings]
     indonesian = [r for r in scaled if r[1] == "id_number_format"]
@@ -289,7 +302,7 @@ def parse_money(value: Any, spec: FieldSpec, multipliers: Mapping[str, float]) -
     parsed = choose_reading(scaled, spec, prefer_whole=not suffix)
     if parsed.value is None:
         return parsed
-    return Parsed(parsed.value, "money_shorthand" if (suffix or prefix) else parsed.rule)
+    return Parsed(parsed.value, "money_shorthand" if (suffix or prefixed) else parsed.rule)
 
 
 def parse_percent(value: Any, spec: FieldSpec) -> Parsed:
@@ -297,7 +310,11 @@ def parse_percent(value: Any, spec: FieldSpec) -> Parsed:
     from_cell = _number_from_cell(value)
     text = "" if from_cell is not None else str(value).strip()
     has_sign = text.endswith("%")
-    parsed = from_cell or parse_number(text.rstrip("%").strip(), spec)
+    return _percent(from_cell or parse_number(text.rstrip("%").strip(), spec), has_sign)
+
+
+def _percent(parsed: Parsed, has_sign: bool) -> Parsed:
+    """Return a parsed number as a percentage: a fraction below 1 without ``%`` is ambiguous."""
     if parsed.value is None:
         return parsed
     if not has_sign and 0 < parsed.value < 1:
@@ -421,7 +438,11 @@ def parse_value(value: Any, spec: FieldSpec, vocab: Vocabulary) -> Parsed:
     word = _lower(canonical_text(value))
     if word in vocab.missing_markers and word not in _field_words(spec, vocab):
         return Parsed(None, "missing_marker", "a 'no data' marker; left missing")
-    parsed = _parse_by_type(value, spec, vocab)
+    return _range_checked(_parse_by_type(value, spec, vocab), spec)
+
+
+def _range_checked(parsed: Parsed, spec: FieldSpec) -> Parsed:
+    """Return ``parsed``, or missing with ``out_of_range`` when a number lies outside ``min``/``max``."""
     if parsed.value is not None and spec.type in NUMERIC_TYPES and not _in_range(parsed.value, spec):
         bounds = f"{canonical_text(spec.min)} to {canonical_text(spec.max)}"
         return Parsed(None, "out_of_range",
@@ -494,17 +515,60 @@ def parse_frame(rows: pd.DataFrame, specs: Mapping[str, FieldSpec], vocab: Vocab
         ``row_seq`` and one object column of parsed values (``None`` when missing) per field present.
     changes : pandas.DataFrame
         One row per value whose canonical text changed: ``row_seq``, ``field``, ``original_value``,
-        ``cleaned_value``, ``rule``, ``message``.
+        ``cleaned_value``, ``rule``, ``message``; field by field, in row order within a field.
     """
-    seqs = list(rows["row_seq"])  # iterated, as a row loop sees them
+    seqs = rows["row_seq"].to_numpy()
+    if seqs.dtype == object:  # the row numbers as a row loop sees them
+        seqs = np.asarray(list(rows["row_seq"]))
     values = {"row_seq": rows["row_seq"].to_numpy()}
-    changes: list[tuple[Any, ...]] = []
+    parts: list[tuple[str, ParsedColumn]] = []
     for field_id in (c for c in rows.columns if c in specs):
-        parsed_column, column_changes = parse_column(list(rows[field_id]), seqs, specs[field_id], vocab)
-        values[field_id] = parsed_column
-        changes.extend((seq, field_id, *change) for seq, change in column_changes)
+        column = parse_cells(rows[field_id].to_numpy(dtype=object), specs[field_id], vocab)
+        values[field_id] = column.values
+        parts.append((field_id, column))
     return (pd.DataFrame(values, dtype=object).astype({"row_seq": "int64"}),
-            pd.DataFrame(changes, columns=CHANGE_COLUMNS))
+            changes_frame(seqs, parts))
+
+
+def changes_frame(seqs: np.ndarray, parts: list[tuple[str, ParsedColumn]]) -> pd.DataFrame:
+    """Stack the changes of parsed columns into :data:`CHANGE_COLUMNS`, column after column."""
+    if not any(len(column.positions) for _, column in parts):
+        return pd.DataFrame([], columns=CHANGE_COLUMNS)
+    fields = pa.array([field_id for field_id, _ in parts], type=pa.large_string())
+    each = np.repeat(np.arange(len(parts)), [len(column.positions) for _, column in parts])
+
+    def text(name: str) -> pd.api.extensions.ExtensionArray:
+        # pandas' str dtype on the arrow data: the column pandas infers from the same texts as objects.
+        return pd.array(pa.concat_arrays([getattr(column, name) for _, column in parts]), dtype="str")
+
+    return pd.DataFrame({
+        "row_seq": np.concatenate([seqs[column.positions] for _, column in parts]),
+        "field": pd.array(fields.take(each), dtype="str"),
+        "original_value": text("original"), "cleaned_value": text("cleaned"), "rule": text("rule"),
+        "message": text("message"),
+    }, columns=CHANGE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ParsedColumn:
+    """One field's cells parsed: a value per cell, and the change of each cell whose text changed.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        The parsed value of each cell (object; ``None`` when missing).
+    positions : numpy.ndarray
+        The positions of the cells whose text changed, in cell order.
+    original, cleaned, rule, message : pyarrow.Array
+        Those cells' changes (``large_string``, parallel to ``positions``).
+    """
+
+    values: np.ndarray
+    positions: np.ndarray
+    original: pa.Array
+    cleaned: pa.Array
+    rule: pa.Array
+    message: pa.Array
 
 
 def parse_column(cells: list[Any], seqs: list[Any], spec: FieldSpec, vocab: Vocabulary
@@ -529,19 +593,290 @@ def parse_column(cells: list[Any], seqs: list[Any], spec: FieldSpec, vocab: Voca
     changes : list of (row_seq, (original, cleaned, rule, message))
         The cells whose text changed, in row order.
     """
-    # A cell's outcome depends only on the cell, so equal cells share it. Cells are keyed with their type,
-    # so 1, 1.0 and True (equal in Python) stay apart.
+    column = parse_cells(cells, spec, vocab)
+    changes = zip(*(a.to_pylist() for a in (column.original, column.cleaned, column.rule, column.message)),
+                  strict=True)
+    return (list(column.values),
+            [(seqs[i], change) for i, change in zip(column.positions.tolist(), changes, strict=True)])
+
+
+def parse_cells(cells: Sequence[Any], spec: FieldSpec, vocab: Vocabulary) -> ParsedColumn:
+    """Parse one field's cells, each distinct cell once, the common clean number forms as a whole column.
+
+    A cell's outcome depends only on the cell, so equal cells share it (cells are keyed with their type,
+    so 1, 1.0 and True stay apart). Distinct texts of a numeric field in the forms of
+    :func:`common_number_forms` are parsed together; every other cell goes through :func:`parse_value`,
+    with exactly the same outcome either way.
+
+    Parameters
+    ----------
+    cells : sequence
+        The field's cells as read, one per row.
+    spec : FieldSpec
+        The field.
+    vocab : Vocabulary
+        The framework's vocabulary.
+
+    Returns
+    -------
+    ParsedColumn
+    """
+    codes, distinct = distinct_cells(cells)
+    if codes is None:  # an unhashable cell: parse every cell on its own
+        distinct, codes = list(cells), np.arange(len(cells))
+    found = parse_distinct(distinct, spec, vocab)
+    # Code -1 (a None cell, when the cells are keyed by pandas.factorize) takes the last outcome: a blank.
+    found.append((None, None))
+    values = np.fromiter((f[0] for f in found), dtype=object, count=len(found))
+    changed = np.fromiter((f[1] is not None for f in found), dtype=bool, count=len(found))
+    positions = np.flatnonzero(changed[codes])
+    which = codes[positions]
+
+    def part(k: int) -> pa.Array:
+        return pa.array([None if f[1] is None else f[1][k] for f in found], type=pa.large_string()).take(which)
+
+    return ParsedColumn(values[codes], positions, part(0), part(1), part(2), part(3))
+
+
+def distinct_cells(cells: Sequence[Any]) -> tuple[np.ndarray | None, list[Any]]:
+    """Return each cell's code and the distinct cells (codes None when a cell is unhashable).
+
+    Text and empty cells (all of a text file) are keyed by :func:`pandas.factorize`, an empty cell with
+    code -1; cells of other types by ``(type, value)``, so 1, 1.0 and True stay apart.
+    """
+    if set(map(type, cells)) <= {str, type(None)}:
+        codes, uniques = pd.factorize(np.asarray(cells, dtype=object))
+        return codes, list(uniques)
     keys = list(zip(map(type, cells), cells, strict=True))
     try:
-        outcomes = dict.fromkeys(keys)
-    except TypeError:  # an unhashable cell: parse every cell on its own
-        parsed = [_parse_cell(raw, spec, vocab) for raw in cells]
-        return [p[0] for p in parsed], [(q, p[1]) for q, p in zip(seqs, parsed, strict=True) if p[1] is not None]
-    for key in outcomes:
-        outcomes[key] = _parse_cell(key[1], spec, vocab)
-    found = [outcomes[key] for key in keys]
-    return ([f[0] for f in found],
-            [(seq, f[1]) for seq, f in zip(seqs, found, strict=True) if f[1] is not None])
+        index = {key: None for key in keys}
+    except TypeError:
+        return None, []
+    for position, key in enumerate(index):
+        index[key] = position
+    return np.fromiter((index[key] for key in keys), dtype=np.intp, count=len(keys)), [k[1] for k in index]
+
+
+def parse_distinct(distinct: list[Any], spec: FieldSpec, vocab: Vocabulary
+                   ) -> list[tuple[Any, tuple[str, str, str, str] | None]]:
+    """Return the parsed value and the change (None when its text did not change) of each distinct cell."""
+    found: list[Any] = [None] * len(distinct)
+    if spec.type in COMMON_FORM_TYPES:
+        for position, outcome in common_number_outcomes(distinct, spec, vocab).items():
+            found[position] = outcome
+    return [f if f is not None else _parse_cell(raw, spec, vocab) for f, raw in zip(found, distinct, strict=True)]
+
+
+# --- The common clean number forms, a whole column at once --------------------------------------------------
+
+COMMON_FORM_TYPES = frozenset({"integer", "number", "likert", "percent", "money"})
+# The forms of number_readings, in its order, with ASCII digits (a text in another script is parsed alone).
+_ASCII_FORMS = (
+    r"[0-9]+",
+    r"[1-9][0-9]{0,2}\.[0-9]{3}",
+    r"[1-9][0-9]{0,2},[0-9]{3}",
+    r"[0-9]+\.[0-9]+",
+    r"[0-9]+,[0-9]+",
+    r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?",
+    r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?",
+)
+# Texts the column path takes: digits, separators and spaces (a number); the same and one trailing `%`
+# (a percentage); letters too (an amount, then split into prefix, number and multiplier word).
+_NUMBER_TEXT = r"[0-9., ]*[0-9][0-9., ]*"
+_PERCENT_TEXT = r"^(?P<number>[0-9., ]*[0-9][0-9., ]*)(?P<sign>%?) *$"
+_MONEY_TEXT = r"[0-9A-Za-z., ]*[0-9][0-9A-Za-z., ]*"
+_MONEY_PARTS = r"^(?:(?P<prefix>rp\.?|idr) ?)?(?P<amount>[0-9][0-9.,]*)(?: ?(?P<unit>[a-z]+))?$"
+
+
+def form_readings(form: int, body: str) -> list[tuple[float, str | None]]:
+    """Return :func:`number_readings` of ``body``, a text known to be in form ``form`` of ``_ASCII_FORMS``."""
+    if form in (0, 3):
+        return [(float(body), None)]
+    if form == 1:
+        return [(float(body), None), (float(body.replace(".", "")), "id_number_format")]
+    if form == 2:
+        return [(float(body.replace(",", ".")), "id_number_format"),
+                (float(body.replace(",", "")), "en_number_format")]
+    if form == 4:
+        return [(float(body.replace(",", ".")), "id_number_format")]
+    if form == 5:
+        return [(float(body.replace(".", "").replace(",", ".")), "id_number_format")]
+    return [(float(body.replace(",", "")), "en_number_format")]
+
+
+def number_forms(bodies: pa.Array) -> np.ndarray:
+    """Return the position in ``_ASCII_FORMS`` of the first form each text matches (-1: none or null)."""
+    forms = np.full(len(bodies), -1)
+    for position, pattern in enumerate(_ASCII_FORMS):
+        hit = _fullmatch(bodies, pattern) & (forms < 0)
+        forms[hit] = position
+    return forms
+
+
+def _fullmatch(texts: pa.Array, pattern: str) -> np.ndarray:
+    """Return where the whole text matches ``pattern`` (False for a null)."""
+    found = pc.match_substring_regex(texts, f"^(?:{pattern})$")
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def common_number_forms(texts: list[str], spec: FieldSpec, vocab: Vocabulary
+                        ) -> tuple[np.ndarray, list[Any], np.ndarray, list[Any]]:
+    """Split ASCII texts of a numeric field into the parts the per-value parsers would find, where they can.
+
+    One regular expression runs over all the texts at once (pyarrow's compute functions); the characters
+    allowed are ASCII letters, digits, ``.``, ``,``, spaces and a percentage's ``%``, on which Python's and
+    pyarrow's expressions agree.
+
+    Returns
+    -------
+    forms, bodies, marks, units : numpy.ndarray or list
+        Per text: the form of its number (a position in ``_ASCII_FORMS``; -1 when the text is left to
+        :func:`parse_value`: another form, a missing marker, a sign, other characters), the number without
+        spaces, its mark (a currency prefix of an amount, or the ``%`` of a percentage) and its unit (the
+        multiplier word of an amount, ``""`` when none).
+    """
+    array = pa.array(texts, type=pa.string())
+    # What _lower gives for these characters: spaces collapsed and trimmed, lower case.
+    word = pc.ascii_lower(pc.utf8_trim(pc.replace_substring_regex(array, " +", " "), " "))
+    units: Any = [""] * len(texts)
+    marks = np.zeros(len(texts), dtype=bool)
+    if spec.type == "money":
+        parts = pc.extract_regex(word, _MONEY_PARTS)
+        taken = _fullmatch(array, _MONEY_TEXT) & pc.is_valid(parts).to_numpy(zero_copy_only=False)
+        body, unit = parts.field("amount"), parts.field("unit")
+        marks = pc.not_equal(parts.field("prefix"), "").to_numpy(zero_copy_only=False)
+        # A unit the per-value parser refuses, or a trailing "rupiah" it strips first, is left to it.
+        known = ["", *(u for u in vocab.money_multipliers if not u.endswith("rupiah"))]
+        taken = taken & pc.is_in(unit, pa.array(known, type=pa.string())).to_numpy(zero_copy_only=False)
+        units = unit.to_pylist()
+    elif spec.type == "percent":
+        parts = pc.extract_regex(array, _PERCENT_TEXT)
+        taken = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+        body = pc.replace_substring(parts.field("number"), " ", "")
+        marks = pc.equal(parts.field("sign"), "%").to_numpy(zero_copy_only=False)
+    else:
+        taken = _fullmatch(array, _NUMBER_TEXT)
+        body = pc.replace_substring(array, " ", "")
+    markers = pa.array(sorted(vocab.missing_markers), type=pa.string())
+    taken = taken & ~pc.is_in(word, markers).to_numpy(zero_copy_only=False)
+    forms = np.where(taken, number_forms(body), -1)
+    return forms, body.to_pylist(), marks, units
+
+
+def common_number_outcomes(distinct: list[Any], spec: FieldSpec, vocab: Vocabulary
+                           ) -> dict[int, tuple[Any, tuple[str, str, str, str] | None]]:
+    """Parse the distinct cells in a common clean number form together; return their outcomes by position.
+
+    Each outcome is the one :func:`_parse_cell` gives. A number with one reading that its field accepts is
+    parsed for the whole column at once (:func:`one_reading_numbers`); a number with two readings, or one
+    the field rejects, has its readings taken from its form and then goes through the same functions as
+    :func:`parse_value` (so the same rule and message); cells in no common form are left to the caller.
+    """
+    positions = [i for i, cell in enumerate(distinct) if type(cell) is str and cell.isascii()]
+    if not positions:
+        return {}
+    texts = [distinct[i] for i in positions]
+    forms, bodies, marks, units = common_number_forms(texts, spec, vocab)
+    taken, values, cleaned, rules = one_reading_numbers(forms, bodies, marks, units, spec, vocab)
+    outcomes = {}
+    for i, value, clean, rule in zip(taken.tolist(), values, cleaned, rules, strict=True):
+        text = texts[i]
+        if text == clean:
+            outcomes[positions[i]] = (value, None)
+        else:
+            rule = rule if rule is not None else "trimmed" if text.strip() == clean else "number_format"
+            outcomes[positions[i]] = (value, (text, clean, rule, ""))
+    rest = np.ones(len(texts), dtype=bool)
+    rest[taken] = False
+    for i in np.flatnonzero(rest & (forms >= 0)).tolist():
+        readings = form_readings(int(forms[i]), bodies[i])
+        parsed = _range_checked(_from_readings(readings, spec, vocab, bool(marks[i]), units[i]), spec)
+        outcomes[positions[i]] = (parsed.value, _text_change(texts[i], canonical_text(parsed.value), parsed.rule,
+                                                             parsed.message))
+    return outcomes
+
+
+# The text float() reads for the one reading of each form of _ASCII_FORMS, and its rule. Forms 1 and 2 have
+# two readings: this is their Indonesian one, the one an amount before a multiplier word takes.
+_FLOAT_TEXT = (
+    lambda body: body,
+    lambda body: body.replace(".", ""),
+    lambda body: body.replace(",", "."),
+    lambda body: body,
+    lambda body: body.replace(",", "."),
+    lambda body: body.replace(".", "").replace(",", "."),
+    lambda body: body.replace(",", ""),
+)
+_FORM_RULES = (None, "id_number_format", "id_number_format", None, "id_number_format", "id_number_format",
+               "en_number_format")
+
+
+def one_reading_numbers(forms: np.ndarray, bodies: list[Any], marks: np.ndarray, units: list[Any],
+                        spec: FieldSpec, vocab: Vocabulary) -> tuple[np.ndarray, list[Any], list[str], list[Any]]:
+    """Parse, as whole arrays, the numbers with one reading that their field accepts as it stands.
+
+    One reading: forms 0 and 3-6 of ``_ASCII_FORMS``, and forms 1 and 2 before a multiplier word (an amount
+    reads them the Indonesian way). Accepted: inside the field's range, whole for an integer field, not an
+    ambiguous fraction for a percentage. The arithmetic is Python's: ``float`` of the text, the product
+    with the multiplier, ``round(..., 6)``.
+
+    Returns
+    -------
+    taken : numpy.ndarray
+        The positions parsed here, in order.
+    values, cleaned, rules : list
+        For each: the value (``int`` for an integer field, else ``float``), its canonical text, and the rule
+        (None when the number was plain, as :func:`choose_reading` gives it).
+    """
+    one = np.isin(forms, (0, 3, 4, 5, 6))
+    has_unit = np.array([u != "" for u in units], dtype=bool)
+    if spec.type == "money":
+        one |= np.isin(forms, (1, 2)) & has_unit
+    taken = np.flatnonzero(one)
+    number = np.array([float(_FLOAT_TEXT[f](bodies[i])) for i, f in zip(taken.tolist(), forms[taken].tolist(),
+                                                                        strict=True)], dtype=float)
+    rules = np.array(_FORM_RULES, dtype=object)[forms[taken]]
+    accepted = np.ones(len(taken), dtype=bool)
+    if spec.type == "money":
+        factor = np.array([vocab.money_multipliers.get(units[i], 1.0) for i in taken.tolist()], dtype=float)
+        number = np.array([round(v, 6) for v in (number * factor).tolist()], dtype=float)
+        rules = np.where(has_unit[taken] | marks[taken], "money_shorthand", rules)
+    elif spec.type == "integer":
+        accepted &= np.isfinite(number) & (number == np.floor(number))
+    elif spec.type == "percent":
+        accepted &= marks[taken] | ~((number > 0) & (number < 1))
+        rules = np.where(marks[taken], "percent_sign", rules)
+    accepted &= _within(number, spec)
+    taken, number, rules = taken[accepted], number[accepted], rules[accepted]
+    if spec.type == "integer":
+        values: list[Any] = [int(v) for v in number.tolist()]
+        cleaned = [str(v) for v in values]
+    else:
+        values = number.tolist()
+        whole = (np.isfinite(number) & (number == np.floor(number)) & (np.abs(number) < 1e16)).tolist()
+        cleaned = [str(int(v)) if w else repr(v) for v, w in zip(values, whole, strict=True)]
+    return taken, values, cleaned, rules.tolist()
+
+
+def _within(number: np.ndarray, spec: FieldSpec) -> np.ndarray:
+    """Return where numbers lie inside the field's ``min``/``max`` (as :func:`_in_range`)."""
+    inside = np.ones(len(number), dtype=bool)
+    if spec.min is not None:
+        inside &= number >= spec.min
+    if spec.max is not None:
+        inside &= number <= spec.max
+    return inside
+
+
+def _from_readings(readings: list[tuple[float, str | None]], spec: FieldSpec, vocab: Vocabulary, mark: bool,
+                   unit: str) -> Parsed:
+    """Finish parsing a text of a numeric field from its number's readings, as :func:`_parse_by_type` does."""
+    if spec.type == "money":
+        return _amount(readings, unit, mark, spec, vocab.money_multipliers)
+    if spec.type == "integer":
+        return _whole(choose_reading(readings, spec, prefer_whole=True))
+    parsed = choose_reading(readings, spec, prefer_whole=False)
+    return _percent(parsed, mark) if spec.type == "percent" else parsed
 
 
 def _parse_cell(raw: Any, spec: FieldSpec, vocab: Vocabulary) -> tuple[Any, tuple[str, str, str, str] | None]:
@@ -558,13 +893,16 @@ def describe_change(raw: Any, parsed: Parsed) -> tuple[str, str, str, str] | Non
     """
     if is_blank(raw):
         return None
-    original, cleaned = canonical_text(raw), canonical_text(parsed.value)
+    return _text_change(canonical_text(raw), canonical_text(parsed.value), parsed.rule, parsed.message)
+
+
+def _text_change(original: str, cleaned: str, rule: str | None, message: str) -> tuple[str, str, str, str] | None:
+    """Return ``(original, cleaned, rule, message)`` when the texts differ (see :func:`describe_change`)."""
     if original == cleaned:
         return None
-    rule = parsed.rule
     if rule is None or (rule == "trimmed" and original.strip() != cleaned):
         rule = "trimmed" if original.strip() == cleaned else "number_format"
-    return original, cleaned, rule, parsed.message
+    return original, cleaned, rule, message
 
 
 def apply_consistency_rules(values: pd.DataFrame, rules: tuple[Any, ...], specs: Mapping[str, FieldSpec]

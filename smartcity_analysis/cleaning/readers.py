@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import operator
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -251,6 +252,14 @@ def rows_to_frame(table: Sequence[Sequence[Any]], match: HeaderMatch, pii_fields
     """
     pii = set(pii_fields)
     kept = {pos: fid for pos, fid in match.columns.items() if fid not in pii}
+    if kept and is_plain_text(table[header_row:]):
+        return plain_rows_to_frame(table, kept, header_row), []
+    return cell_rows_to_frame(table, kept, header_row)
+
+
+def cell_rows_to_frame(table: Sequence[Sequence[Any]], kept: Mapping[int, str], header_row: int
+                       ) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    """:func:`rows_to_frame` cell by cell, for any cells: control characters removed, each removal listed."""
     records, changes = [], []
     for number, row in enumerate(table[header_row:], start=header_row + 1):
         if all(_is_blank(v) for v in row):
@@ -265,6 +274,38 @@ def rows_to_frame(table: Sequence[Sequence[Any]], match: HeaderMatch, pii_fields
             record[fid] = value
         records.append(record)
     return pd.DataFrame(records, columns=["source_row", *kept.values()], dtype=object), changes
+
+
+def is_plain_text(rows: Sequence[Sequence[Any]]) -> bool:
+    """Return True when every cell is text and none holds a control character (most text files)."""
+    try:
+        return _CONTROL.search("".join(map("".join, rows))) is None
+    except TypeError:  # a cell that is not text (a workbook's numbers, dates, empty cells)
+        return False
+
+
+def plain_rows_to_frame(table: Sequence[Sequence[Any]], kept: Mapping[int, str], header_row: int
+                        ) -> pd.DataFrame:
+    """:func:`rows_to_frame` for rows of text without control characters, column by column.
+
+    Nothing is removed from such cells, and a row is blank when its cells joined are empty or only
+    whitespace (each cell is then blank); a short row's missing cells are None, as in :func:`rows_to_frame`.
+    """
+    numbers, rows = [], []
+    for number, row in enumerate(table[header_row:], start=header_row + 1):
+        joined = "".join(row)
+        if joined and not joined.isspace():
+            numbers.append(number)
+            rows.append(row)
+    columns = ["source_row", *kept.values()]
+    if not rows:
+        return pd.DataFrame([], columns=columns, dtype=object)
+    width = max(kept) + 1
+    rows = [row if len(row) >= width else [*row, *[None] * (width - len(row))] for row in rows]
+    picked = zip(*map(operator.itemgetter(*kept), rows), strict=True) if len(kept) > 1 else (
+        map(operator.itemgetter(*kept), rows),)
+    data = {"source_row": numbers} | {fid: list(cells) for fid, cells in zip(kept.values(), picked, strict=True)}
+    return pd.DataFrame(data, columns=columns, dtype=object)
 
 
 # --- Text files (CSV, Excel's "Unicode text") ---------------------------------------------------------------
@@ -325,6 +366,12 @@ def split_csv_text(text: str, lookup: Mapping[str, str]) -> list[list[str]]:
         is longer than the csv module's limit.
     """
     separator = choose_separator(text, lookup)
+    try:
+        # Strict parsing that meets nothing to object to splits exactly as the lenient parsing below does
+        # (the two differ only where strict parsing raises), so a well-formed file is split once.
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+    except csv.Error:
+        pass
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
     except csv.Error as error:

@@ -11,9 +11,10 @@ when they are given. A row that cannot be resolved gets a quarantine reason: ``m
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,11 @@ class RegionIndex:
     type_words: Mapping[str, str]
     missing_markers: frozenset[str] = frozenset()
     pools: Mapping[tuple[str | None, str | None], NamePool] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def official_names(self) -> dict[str, str]:
+        """Region code -> official name (``regions["official_name"]``, looked up once)."""
+        return dict(zip(self.regions.index, self.regions["official_name"], strict=True))
 
     def pool(self, kind: str | None = None, province_code: str | None = None) -> NamePool:
         """Return the regions of type ``kind`` in province ``province_code`` (None: any).
@@ -311,10 +317,11 @@ def _narrow(codes: list[str], pool: NamePool) -> list[str]:
 # --- Rows ---------------------------------------------------------------------------------------------------
 
 def _describe(codes: list[str], index: RegionIndex) -> str:
-    return " and ".join(f"{index.regions.at[c, 'official_name']} ({c})" for c in codes)
+    return " and ".join(f"{index.official_names[c]} ({c})" for c in codes)
 
 
-def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> Resolution:
+def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex,
+                   candidates_of: Callable[[Any, Any], tuple[list[str], str | None]] | None = None) -> Resolution:
     """Resolve one row's region from its code, name and province.
 
     Parameters
@@ -323,6 +330,9 @@ def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> R
         The cells as read (text, number or None); a missing marker (``-``) counts as empty.
     index : RegionIndex
         The prepared reference.
+    candidates_of : callable, optional
+        ``(name, province) -> (codes, how)``, as :func:`name_candidates` with ``index`` (the default); a
+        table resolves through a memo of it (:func:`resolve_frame`).
 
     Returns
     -------
@@ -333,7 +343,8 @@ def resolve_region(code: Any, name: Any, province: Any, index: RegionIndex) -> R
     """
     code, name, province = (None if _is_marker(v, index) else v for v in (code, name, province))
     parsed_code = parse_region_code(code)
-    candidates, how = name_candidates(name, province, index)
+    candidates, how = (candidates_of(name, province) if candidates_of is not None
+                       else name_candidates(name, province, index))
     if parsed_code is not None:
         return _resolve_with_code(parsed_code, code, name, candidates, index)
     code_note = "" if is_blank(code) else f"the region code {canonical_text(code)!r} is not a 4-digit code; "
@@ -406,6 +417,7 @@ def resolve_frame(rows: pd.DataFrame, index: RegionIndex) -> pd.DataFrame:
     # A row's outcome depends only on its three cells, and resubmissions repeat them: resolve each distinct
     # triple once. Cells are keyed with their type, so 3273, 3273.0 and "3273" stay apart.
     outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    candidates_of = memo_candidates(index)
     records = []
     for seq, code, name, province in zip(rows["row_seq"], column("region_code"), column("region_name"),
                                          column("province_name"), strict=True):
@@ -415,15 +427,38 @@ def resolve_frame(rows: pd.DataFrame, index: RegionIndex) -> pd.DataFrame:
         except TypeError:  # an unhashable cell: resolve it without the memo
             key, resolved = None, None
         if resolved is None:
-            resolved = _resolution_record(code, name, province, index)
+            resolved = _resolution_record(code, name, province, index, candidates_of)
             if key is not None:
                 outcomes[key] = resolved
         records.append((seq, *resolved))
     return pd.DataFrame(records, columns=RESOLUTION_COLUMNS).astype({"row_seq": "int64"})
 
 
-def _resolution_record(code: Any, name: Any, province: Any, index: RegionIndex) -> tuple[Any, ...]:
+def memo_candidates(index: RegionIndex) -> Callable[[Any, Any], tuple[list[str], str | None]]:
+    """Return :func:`name_candidates` over ``index``, each distinct (name, province) looked up once.
+
+    Cells are keyed with their type, as in :func:`resolve_frame`; an unhashable cell is looked up each time.
+    Each call returns a fresh list, so a caller may change it.
+    """
+    found: dict[tuple[Any, ...], tuple[list[str], str | None]] = {}
+
+    def candidates_of(name: Any, province: Any) -> tuple[list[str], str | None]:
+        key = (type(name), name, type(province), province)
+        try:
+            hit = found.get(key)
+        except TypeError:
+            return name_candidates(name, province, index)
+        if hit is None:
+            hit = found[key] = name_candidates(name, province, index)
+        return list(hit[0]), hit[1]
+
+    return candidates_of
+
+
+def _resolution_record(code: Any, name: Any, province: Any, index: RegionIndex,
+                       candidates_of: Callable[[Any, Any], tuple[list[str], str | None]] | None = None
+                       ) -> tuple[Any, ...]:
     """Return one row's resolution columns after ``row_seq`` (see :func:`resolve_frame`)."""
-    outcome = resolve_region(code, name, province, index)
+    outcome = resolve_region(code, name, province, index, candidates_of)
     return (outcome.region_code, outcome.reason_code, outcome.rule,
             "" if is_blank(code) else canonical_text(code), outcome.message)

@@ -13,14 +13,18 @@ The rules and reason codes are documented in ``docs/cleaning.md``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from smartcity_analysis import __version__, outputs
 from smartcity_analysis.cleaning.parse import (
@@ -289,7 +293,8 @@ def assign_status(rows: pd.DataFrame, values: pd.DataFrame, resolution: pd.DataF
     year = values["assessment_year"] if "assessment_year" in values else pd.Series(None, index=values.index)
     no_year = status["reason_code"].isna() & year.isna().to_numpy()
     status.loc[no_year, "reason_code"] = "missing_assessment_year"
-    status.loc[no_year, "message"] = [_year_message(seq, changes, specs)
+    year_changes = changes[changes["field"] == "assessment_year"] if no_year.any() else changes
+    status.loc[no_year, "message"] = [_year_message(seq, year_changes, specs)
                                       for seq in status.loc[no_year, "row_seq"]]
     status["status"] = status["reason_code"].map(lambda r: "accepted" if pd.isna(r) else "quarantined")
     submitted = values["submitted_at"] if "submitted_at" in values else pd.Series(None, index=values.index)
@@ -408,25 +413,82 @@ def build_log(rows: pd.DataFrame, changes: pd.DataFrame, resolution: pd.DataFram
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in LOG_COLUMNS}).astype({"source_row": "int64"})
     log = pd.concat(frames, ignore_index=True)
-    order = {f: i for i, f in enumerate(specs)}
-    log = (log.assign(_field_order=log["field"].map(order))
-           .sort_values(["row_seq", "_field_order"], kind="stable"))
-    seq = log["row_seq"].to_numpy()
-    by_seq = rows.set_index("row_seq")
-    codes = status.set_index("row_seq")["region_code"]
-    labels = log["field"].map(lambda f: f"{specs[f].label} ({f})" if f in specs else f)
-    messages = log["message"].where(log["message"].astype("str") != "",
-                                    "'" + log["original_value"] + "' read as '" + log["cleaned_value"] + "'")
-    files = by_seq.loc[seq, "source_file"].astype("str").to_numpy()
-    source_rows = by_seq.loc[seq, "source_row"].astype("int64").to_numpy()
+    fields, labels, order = field_keys(log["field"], specs)
+    seq_all = log["row_seq"].to_numpy(dtype=np.int64)
+    # By row, then template field order (fields not in the template last), stable: as a stable sort_values.
+    sorter = np.lexsort((order, seq_all))
+    seq = seq_all[sorter]
+    at_row, at_status = positions(rows["row_seq"], seq), positions(status["row_seq"], seq)
+    files = _text(rows["source_file"]).take(at_row)
+    source_rows = rows["source_row"].astype("int64").to_numpy()[at_row]
+    codes = status["region_code"]
+    original, cleaned, rule, message = (_text(log[c]).take(sorter)
+                                        for c in ("original_value", "cleaned_value", "rule", "message"))
+    read_as = _join("'", original, "' read as '", cleaned, "'")
+    messages = pc.if_else(pc.not_equal(message, ""), message, read_as)
+    detail = _join(files, " row ", pc.cast(pyarrow.array(source_rows), pyarrow.large_string()), ", column ",
+                   labels.take(sorter), ": ", messages)
     return pd.DataFrame({
-        "source_file": files, "source_row": source_rows,
-        "region_code": codes.loc[seq].astype("str").where(codes.loc[seq].notna()).to_numpy(),
-        "field": log["field"].to_numpy(), "original_value": log["original_value"].to_numpy(),
-        "cleaned_value": log["cleaned_value"].to_numpy(), "rule": log["rule"].to_numpy(),
-        "detail": (pd.Series(files) + " row " + pd.Series(source_rows).astype("str") + ", column "
-                   + labels.to_numpy() + ": " + messages.to_numpy()).to_numpy(),
+        "source_file": text_column(files), "source_row": source_rows,
+        "region_code": text_column(_text(codes.astype("str").where(codes.notna())).take(at_status)),
+        "field": text_column(fields.take(sorter)), "original_value": text_column(original),
+        "cleaned_value": text_column(cleaned), "rule": text_column(rule), "detail": text_column(detail),
     }, columns=LOG_COLUMNS)
+
+
+def field_keys(fields: pd.Series, specs: Mapping[str, FieldSpec]) -> tuple[pyarrow.Array, pyarrow.Array, np.ndarray]:
+    """Return the log's fields as text, their labels (``Label (field)``) and their template order.
+
+    Each distinct field is looked up once; a field not in the template is its own label and comes last.
+    """
+    codes, distinct = pd.factorize(fields)
+    order = {f: i for i, f in enumerate(specs)}
+    # Code -1 (a missing field) takes the last entry, as a missing value sorts last.
+    place = np.array([order.get(f, len(order)) for f in distinct] + [len(order)])
+    label = pyarrow.array([f"{specs[f].label} ({f})" if f in specs else f for f in distinct] + [None],
+                          type=pyarrow.large_string())
+    codes = pyarrow.array(np.where(codes < 0, len(distinct), codes))
+    return _text(fields), label.take(codes), place[codes.to_numpy()]
+
+
+def positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
+    """Return the position of each wanted key among ``keys`` (unique row numbers), as ``.loc`` finds them.
+
+    Raises
+    ------
+    KeyError
+        When a wanted key is not among ``keys``.
+    """
+    found = pd.Index(keys).get_indexer(wanted)
+    if (found < 0).any():
+        raise KeyError(f"row_seq {wanted[found < 0][:5].tolist()} not in the rows")
+    return found
+
+
+def _text(series: pd.Series) -> pyarrow.Array:
+    """Return a column of text (missing values null) as pyarrow ``large_string``."""
+    return _one_chunk(pyarrow.array(series.astype("str")))
+
+
+def _one_chunk(values: pyarrow.Array | pyarrow.ChunkedArray) -> pyarrow.Array:
+    return values.combine_chunks() if isinstance(values, pyarrow.ChunkedArray) else values
+
+
+def _join(*parts: Any) -> pyarrow.Array:
+    """Concatenate texts and arrays of text element-wise (null where any part is null, as pandas' ``+``)."""
+    return pc.binary_join_element_wise(*(pyarrow.scalar(p, pyarrow.large_string()) if isinstance(p, str) else p
+                                         for p in parts), pyarrow.scalar("", pyarrow.large_string()))
+
+
+def text_column(values: pyarrow.Array) -> Any:
+    """Return pyarrow text as the column pandas infers from the same values as Python objects.
+
+    That is pandas' ``str`` dtype, the arrow data shared; a column with no text at all (every value
+    missing) is an object column of NaN, as pandas infers for it.
+    """
+    if len(values) and values.null_count == len(values):
+        return np.full(len(values), np.nan, dtype=object)
+    return pd.array(values, dtype="str")
 
 
 def build_summary(batch: SubmissionBatch, clean: pd.DataFrame, quarantine: pd.DataFrame,
@@ -517,12 +579,110 @@ def write_outputs(result: CleaningResult, processed_dir: Path) -> dict[str, Path
     paths = {key: processed_dir / name for key, name in OUTPUT_FILES.items()}
     outputs.write_csv(paths["clean_csv"], _csv_ready(result.clean))
     outputs.write_parquet(paths["clean_parquet"], result.clean)
-    outputs.write_csv(paths["quarantine"], result.quarantine)
-    outputs.write_csv(paths["superseded"], result.superseded)
-    outputs.write_csv(paths["other_years"], result.other_years)
-    outputs.write_csv(paths["log"], result.log)
+    write_text_table(paths["quarantine"], result.quarantine)
+    write_text_table(paths["superseded"], result.superseded)
+    write_text_table(paths["other_years"], result.other_years)
+    write_text_table(paths["log"], result.log)
     outputs.write_json(paths["summary"], result.summary)
     return paths
+
+
+# --- CSV files of text through pyarrow ----------------------------------------------------------------------
+
+def write_text_table(path: Path, table: pd.DataFrame) -> Path:
+    """Write ``table`` exactly as :func:`outputs.write_csv` does, a table of text and integers via pyarrow.
+
+    The bytes are the same either way (:func:`text_csv` is checked against pandas once per process); pyarrow
+    only makes a large cleaning log (hundreds of thousands of rows) several times faster to write.
+    """
+    data = text_csv(table)
+    return outputs.write_csv(path, table) if data is None else outputs.write_bytes(path, data)
+
+
+def text_csv(table: pd.DataFrame, quoted: str | None = None) -> bytes | None:
+    """Return the bytes :func:`outputs.write_csv` writes for ``table``, or None when this cannot make them.
+
+    Made here: tables of two or more uniquely named columns, each of text (missing values empty) or of
+    integers. A cell holding one of the ``quoted`` characters (default :func:`csv_quoted_characters`) is
+    quoted, with ``"`` doubled inside, as Python's ``csv`` module does for pandas.
+    """
+    quoted = csv_quoted_characters() if quoted is None else quoted
+    names = list(table.columns)
+    if not quoted or len(names) < 2 or not table.columns.is_unique or not all(isinstance(n, str) for n in names):
+        return None
+    header = (",".join(_csv_quote(n, quoted) for n in names) + "\n").encode("utf-8")
+    if table.empty:
+        return header
+    pieces: list[Any] = []
+    for position, name in enumerate(names):
+        cell = _csv_cell(table[name], quoted)
+        if cell is None:
+            return None
+        pieces += [",", *cell] if position else list(cell)
+    # One pass writes every line: each cell between its quotes (empty when it needs none), commas, newline.
+    lines = _one_chunk(_join(*pieces, "\n"))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return b"".join((header, memoryview(lines.buffers()[2])[start:end]))
+
+
+def _csv_quote(text: str, quoted: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in quoted) else text
+
+
+def _csv_cell(column: pd.Series, quoted: str) -> tuple[Any, pyarrow.Array, Any] | None:
+    """Return a column's cells as CSV text between their quotes, or None for a column of another type.
+
+    Returns
+    -------
+    (quote, text, quote) or None
+        The quote of each cell (``'"'`` or ``""``; one text when all cells agree) and the cells' text
+        (large_string, missing values empty, ``"`` doubled in a quoted cell).
+    """
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":  # numpy integers, never missing
+        return "", pc.cast(pyarrow.array(column.to_numpy()), pyarrow.large_string()), ""
+    if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+        return None
+    try:
+        values = _one_chunk(pyarrow.array(column, from_pandas=True))
+    except (pyarrow.ArrowException, TypeError, ValueError):
+        return None
+    if not (pyarrow.types.is_string(values.type) or pyarrow.types.is_large_string(values.type)
+            or pyarrow.types.is_null(values.type)):
+        return None
+    text = pc.fill_null(pc.cast(values, pyarrow.large_string()), "")
+    special = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in quoted) + "]"
+    needs = pc.match_substring_regex(text, special)
+    count = pc.sum(needs).as_py() or 0
+    if count == 0:
+        return "", text, ""
+    doubled = pc.and_(needs, pc.match_substring(text, '"'))
+    if pc.any(doubled).as_py():
+        text = pc.replace_with_mask(text, doubled, pc.replace_substring(text.filter(doubled), '"', '""'))
+    if count == len(text):
+        return '"', text, '"'
+    quote = pc.if_else(needs, pyarrow.scalar('"', pyarrow.large_string()), pyarrow.scalar("", pyarrow.large_string()))
+    return quote, text, quote
+
+
+@functools.cache
+def csv_quoted_characters() -> str:
+    """Return the characters that make pandas quote a cell with the options of :func:`outputs.write_csv`.
+
+    Found once per process by writing a probe table with pandas, and checked: when :func:`text_csv` does not
+    make exactly pandas' bytes of the probe, ``""`` (so every table goes through pandas).
+    """
+    candidates = [chr(c) for c in range(128)] + ["\x85", "\xa0", "\u2028", "\u2029", "\ufeff"]
+    texts = [f"a{c}b" for c in candidates] + ["", " a", "a ", None, float("nan"), "é ²", '"', ","]
+    probe = pd.DataFrame({"text": pd.Series(texts, dtype=object), "number": range(len(texts)),
+                          "words": pd.Series(texts[::-1], dtype=object).astype("str")})
+    try:
+        expected = probe.to_csv(None, **outputs.CSV_OPTIONS)
+    except Exception:  # whatever pandas refuses there, every table goes through pandas
+        return ""
+    found = "".join(c for c, t in zip(candidates, texts, strict=False)
+                    if "\n" + '"' + t.replace('"', '""') + '",' in expected)
+    return found if text_csv(probe, found) == expected.encode("utf-8") else ""
 
 
 # --- What the notebook shows ------------------------------------------------------------------------------
