@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import joblib
+from joblib.externals.loky import get_reusable_executor
 
 from smartcity_analysis import paths
 from smartcity_analysis.reports.runner import REPORT_NOTEBOOK, render_reports
@@ -95,7 +96,11 @@ def main(argv: list[str] | None = None) -> dict:
         tmp = Path(tmp)
         processed = tmp / "processed"
         codes = write_synthetic_processed(processed, n_regions=args.regions)
+        # Each measurement starts from fresh joblib workers (as in bench_scale.py): the floor would otherwise
+        # reuse the runner's workers, which already hold the imports its own fresh workers pay for.
+        get_reusable_executor().shutdown(wait=True)
         runner = measure_runner(processed, tmp / "runner", codes, args.workers, args.language)
+        get_reusable_executor().shutdown(wait=True)
         floor = measure_floor(processed, tmp / "floor", codes, args.workers, args.language)
         loop = measure_command_loop(processed, tmp / "loop", codes[: args.loop_sample], args.language)
     result = {

@@ -7,23 +7,30 @@ notebook 05 for every accepted region with :func:`render_reports`, and writes un
 
 Region reports are fanned out with joblib in chunks; each chunk starts one kernel and reuses it for all its
 regions, resetting the namespace (``%reset -f``) before each one. Starting a kernel and importing the stack
-is most of the cost of a report, so this is several times faster than one kernel per region. Because the
+is most of the cost of a report, so this is several times faster than one kernel per region. A region's cells
+are sent without waiting for each other, and the next region is sent before the current one's outputs are
+read (:class:`WarmKernel`), so the kernel never waits for the client; pages are written without nbconvert's
+BeautifulSoup pass, byte for byte as with it (:class:`PageExporter`). Because the
 fan-out goes through :class:`joblib.Parallel`, ``joblib.parallel_config(backend="dask")`` hands it to a
 Dask cluster (see ``docs/runner.md``).
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import functools
 import hashlib
 import html as html_lib
 import importlib.metadata
+import logging
 import math
 import platform
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,8 +39,13 @@ from typing import Any
 import joblib
 import nbformat
 import pandas as pd
+import zmq
+from bs4 import BeautifulSoup
+from bs4.builder import HTMLTreeBuilder
+from bs4.dammit import EntitySubstitution, UnicodeDammit
+from bs4.element import nonwhitespace_re
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from tqdm.auto import tqdm
 
@@ -73,6 +85,7 @@ CELL_TIMEOUT_SECONDS = 600
 MAX_CHUNK_SIZE = 260
 PROGRESS_POLL_SECONDS = 0.25
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
+_LOG = logging.getLogger(__name__)
 PACKAGES = ("smartcity-analysis", "pandas", "numpy", "matplotlib", "jinja2", "joblib", "papermill", "nbclient",
             "nbconvert", "nbformat", "ipykernel", "scikit-learn", "scipy")
 
@@ -282,8 +295,70 @@ def execute_committed_notebooks(notebooks_dir: str | Path | None = None) -> list
 
 
 # --- Region reports on warm kernels ------------------------------------------------------------------------
+# The kernel's logger itself stays at DEBUG (traitlets filters in its handler), so each of its debug calls, a
+# few per request, builds a record that is then dropped; at ERROR they return at once. Nothing else changes.
+WARM_KERNEL_LOGGER = '--IPKernelApp.logging_config={"loggers": {"IPKernelApp": {"level": "ERROR"}}}'
+# Regions sent to a kernel before the oldest one's outputs are collected: the kernel starts the next region as
+# soon as it finishes one, instead of idling while the client reads the outputs and sends the next cells.
+REGIONS_IN_FLIGHT = 2
+# What a region's execution may raise; any of them fails that region only.
+REGION_ERRORS = (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError)
+# How often a kernel that sends nothing is checked for being alive (nbclient checks once a second too).
+ALIVE_CHECK_SECONDS = 1.0
+# At most this many messages are read from one socket before the timeouts and the kernel are checked again.
+MESSAGES_PER_READ = 200
+
+
+class ResetAborted(Exception):
+    """A region's namespace reset was aborted by the kernel (a request before it failed): send it again."""
+
+
+@dataclass(eq=False)
+class CellRequest:
+    """One code cell sent to a kernel: where it is, what it held before, and its reply once it came.
+
+    ``merged`` are the cells after it that went in the same request, each with its number and what it held
+    (see :func:`request_groups`).
+    """
+
+    position: int
+    cell: nbformat.NotebookNode
+    count: int
+    sent_at: float
+    before: tuple[Any, Any]
+    merged: tuple[tuple[nbformat.NotebookNode, int, tuple[Any, Any]], ...] = ()
+    reply: dict[str, Any] | None = None
+    reply_at: float = 0.0
+    idle: bool = False
+
+    def cells(self) -> list[tuple[nbformat.NotebookNode, int, tuple[Any, Any]]]:
+        """Return every cell of the request with its number and what it held before."""
+        return [(self.cell, self.count, self.before), *self.merged]
+
+
+@dataclass(eq=False)
+class RegionRun:
+    """One notebook sent to a :class:`WarmKernel`: its namespace reset and its code cells, by message id."""
+
+    nb: nbformat.NotebookNode
+    reset_id: str
+    cells: dict[str, CellRequest]
+    submitted: float
+    reset_status: str | None = None
+    error: BaseException | None = None
+    finished: bool = False
+
+
 class WarmKernel:
     """One kernel that executes notebook after notebook, with the namespace reset in between.
+
+    A notebook is sent whole: :meth:`submit` sends the reset and every code cell without waiting, and the
+    kernel runs them in order; :meth:`collect` then reads the outputs and replies, routed to their cells by the
+    id of the request they answer, with nbclient's own output handling (``NotebookClient.process_message``).
+    Several notebooks may be in flight. The semantics are nbclient's, cell by cell: a failing cell raises
+    :class:`~nbclient.exceptions.CellExecutionError` and the kernel aborts the cells after it (``stop_on_error``;
+    they keep what they held, as if never sent), a cell that runs longer than ``timeout`` raises
+    :class:`~nbclient.exceptions.CellTimeoutError` and a dead kernel :class:`~nbclient.exceptions.DeadKernelError`.
 
     Parameters
     ----------
@@ -303,30 +378,272 @@ class WarmKernel:
         self.cwd = str(cwd)
         self.client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME, timeout=timeout,
                                      record_timing=False, resources={"metadata": {"path": self.cwd}},
-                                     extra_arguments=list(KERNEL_ARGUMENTS))
+                                     extra_arguments=[*KERNEL_ARGUMENTS, WARM_KERNEL_LOGGER])
+        self._kc: Any = None
+        self._routes: dict[str, tuple[RegionRun, CellRequest | None]] = {}
+        self._waiting: deque[tuple[RegionRun, CellRequest]] = deque()  # unanswered cells, in kernel order
+        self._head_since = 0.0
+        self._output_target: tuple[Any, Any] = (None, None)
+        self._alive_checked = 0.0
 
     def execute(self, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        """Reset the namespace, then execute every cell of ``nb`` in place and return it.
+        """Reset the namespace, then execute every cell of ``nb`` in place and return it."""
+        while True:
+            try:
+                return self.collect(self.submit(nb))
+            except ResetAborted:  # a failure before it aborted the reset; the cells are as they were
+                continue
 
-        The reset is sent without waiting for its reply: the kernel handles requests in order, so it has
-        reset before it runs the first cell, and the client saves a round trip per region (nbclient ignores
-        the reply, which belongs to no cell).
+    def submit(self, nb: nbformat.NotebookNode) -> RegionRun:
+        """Send the namespace reset and every code cell of ``nb`` to the kernel, without waiting.
+
+        Cells are numbered here, not by the kernel: no history is kept, and a reused kernel's counter would
+        make the notebooks of one run depend on the order the regions were rendered in. Empty cells and cells
+        tagged to be skipped are numbered but not sent, as nbclient does. Adjacent cells that only assign
+        literals (papermill's parameters and injected cells) go in one request (:func:`request_groups`).
         """
-        self.client.kc.execute(self._RESET, silent=True, store_history=False)
-        self.client.nb = nb
-        self.client.reset_execution_trackers()
-        count = 0
+        self._connect()
+        now = time.monotonic()
+        run = RegionRun(nb, self._send(self._RESET, silent=True), {}, now)
+        self._routes[run.reset_id] = (run, None)
+        cells, count = [], 0
         for position, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                count += 1
-                # Numbered here, not by the kernel: no history is kept, and a reused kernel's counter would
-                # make the notebooks of one run depend on the order the regions were rendered in.
-                self.client.execute_cell(cell, position, execution_count=count, store_history=False)
-        return nb
+            if cell.cell_type != "code":
+                continue
+            count += 1
+            if cell.source.strip() and self.client.skip_cells_with_tag not in cell.metadata.get("tags", []):
+                cells.append((position, cell, count))
+        for group in request_groups(cells):
+            (position, cell, count), *others = group
+            msg_id = self._send("\n".join(c.source for _, c, _ in group),
+                                stop_on_error=not _allows_errors(self.client, cell))
+            request = CellRequest(position, cell, count, now, _held(cell),
+                                  tuple((c, n, _held(c)) for _, c, n in others))
+            for sent, _, _ in request.cells():
+                sent.outputs = []
+            run.cells[msg_id] = request
+            self._routes[msg_id] = (run, request)
+            if not self._waiting:
+                self._head_since = now
+            self._waiting.append((run, request))
+        return run
+
+    def collect(self, run: RegionRun) -> nbformat.NotebookNode:
+        """Wait until ``run`` has run to its end or to its first failure, and return its notebook.
+
+        Raises
+        ------
+        CellExecutionError, CellTimeoutError, DeadKernelError
+            As nbclient's ``execute_cell`` would for the failing cell.
+        ResetAborted
+            When the kernel aborted the region's reset; the cells are restored, the region must be sent again.
+        """
+        while not run.finished:
+            self._read()
+            self._settle(run)
+        if run.error is not None:
+            raise run.error
+        return run.nb
 
     def is_alive(self) -> bool:
         """Return True while the kernel process runs."""
         return bool(run_sync(self.client.km.is_alive)()) if self.client.km is not None else False
+
+    # --- Messages ------------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        """Use the client's sockets synchronously (shadows of the same sockets); forget a replaced kernel."""
+        kc = self.client.kc
+        if kc is self._kc:
+            return
+        self._kc = kc
+        self._shell = zmq.Socket.shadow(kc.shell_channel.socket.underlying)
+        self._iopub = zmq.Socket.shadow(kc.iopub_channel.socket.underlying)
+        self._poller = zmq.Poller()
+        self._poller.register(self._shell, zmq.POLLIN)
+        self._poller.register(self._iopub, zmq.POLLIN)
+        self._routes.clear()
+        self._waiting.clear()
+        self._output_target = (None, None)
+        self._alive_checked = time.monotonic()
+
+    def _send(self, code: str, silent: bool = False, stop_on_error: bool = True) -> str:
+        """Send an ``execute_request`` as ``KernelClient.execute`` builds it, and return its message id."""
+        content = {"code": code, "silent": silent, "store_history": False, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": stop_on_error}
+        msg = self._kc.session.msg("execute_request", content)
+        self._kc.session.send(self._shell, msg)
+        return msg["header"]["msg_id"]
+
+    def _read(self) -> None:
+        """Wait for messages (at most until the next check is due), route them, then check the kernel.
+
+        As in nbclient, a kernel is checked for being alive once a second and before a cell is declared timed
+        out; a cell's time starts when the kernel can start it (the previous cell replied, or it was sent).
+        """
+        deadline = self._deadline()
+        wait = ALIVE_CHECK_SECONDS if deadline is None else min(ALIVE_CHECK_SECONDS, deadline - time.monotonic())
+        if self._poller.poll(max(0, int(wait * 1000))):
+            self._drain(self._iopub, self._on_output)
+            self._drain(self._shell, self._on_reply)
+        now = time.monotonic()
+        timed_out = deadline is not None and now >= deadline and bool(self._waiting)
+        if timed_out or now - self._alive_checked >= ALIVE_CHECK_SECONDS:
+            self._alive_checked = now
+            if not self.is_alive():
+                for run in dict.fromkeys(run for run, _ in self._routes.values()):
+                    self._finish(run, DeadKernelError("Kernel died"), _first_unanswered(run) + 1)
+                return
+        if timed_out:
+            run, request = self._waiting[0]
+            error = CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", self.client.timeout,
+                                                                 request.cell)
+            self._finish(run, error, _first_unanswered(run) + 1)
+
+    def _deadline(self) -> float | None:
+        timeout = self.client.timeout
+        if not self._waiting or not timeout or timeout < 0:
+            return None
+        return max(self._waiting[0][1].sent_at, self._head_since) + timeout
+
+    def _drain(self, socket: Any, handle: Any) -> None:
+        session = self._kc.session
+        for _ in range(MESSAGES_PER_READ):
+            try:
+                frames = socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            _, frames = session.feed_identities(frames)
+            handle(session.deserialize(frames))
+
+    def _on_output(self, msg: dict[str, Any]) -> None:
+        """Hand an IOPub message to nbclient's output handling for the cell it belongs to."""
+        run, request = self._routes.get(msg["parent_header"].get("msg_id"), (None, None))
+        if request is None:
+            return  # the reset's status messages, or a cell already given up
+        if self._output_target[0] is not run:  # one notebook's outputs end before the next one's begin
+            self.client.nb = run.nb
+            self.client.reset_execution_trackers()
+        if self._output_target[1] is not request:
+            self.client.clear_before_next_output = False
+            self._output_target = (run, request)
+        try:
+            self.client.process_message(msg, request.cell, request.position)
+        except CellExecutionComplete:
+            request.idle = True
+            _number_when_done(request)
+
+    def _on_reply(self, msg: dict[str, Any]) -> None:
+        run, request = self._routes.get(msg["parent_header"].get("msg_id"), (None, None))
+        if run is None:
+            return
+        if request is None:
+            run.reset_status = msg["content"]["status"]
+            return
+        request.reply, request.reply_at = msg, time.monotonic()
+        _number_when_done(request)
+        while self._waiting and self._waiting[0][1].reply is not None:
+            self._waiting.popleft()
+            self._head_since = request.reply_at
+
+    def _settle(self, run: RegionRun) -> None:
+        """Finish ``run`` once its cells are done, at its first failure, or when its reset was aborted."""
+        if run.finished or run.reset_status is None:
+            return
+        if run.reset_status == "aborted":  # a reset that ran is not checked further, as before
+            if _first_unanswered(run) == len(run.cells):  # nothing of it is left in the kernel
+                self._finish(run, ResetAborted(run.reset_status), 0)
+            return
+        for index, request in enumerate(run.cells.values()):
+            if request.reply is None:
+                return
+            if not request.idle:
+                if time.monotonic() - request.reply_at < self.client.iopub_timeout:
+                    return
+                if self.client.raise_on_iopub_timeout:
+                    self._finish(run, CellTimeoutError.error_from_timeout_and_cell(
+                        "Timeout waiting for IOPub output", self.client.iopub_timeout, request.cell), index + 1)
+                    return
+                self.client.log.warning("Timeout waiting for IOPub output")
+                request.idle = True
+                _number_when_done(request)
+            content = request.reply["content"]
+            if content["status"] == "error" and not _allows_errors(self.client, request.cell, content.get("ename")):
+                self._finish(run, CellExecutionError.from_cell_and_msg(request.cell, content), index + 1)
+                return
+        self._finish(run, None, len(run.cells))
+
+    def _finish(self, run: RegionRun, error: BaseException | None, restore_from: int) -> None:
+        """Close ``run``: cells from ``restore_from`` get back what they held, and its messages are dropped."""
+        for request in list(run.cells.values())[restore_from:]:
+            for cell, _, before in request.cells():
+                cell["outputs"], cell["execution_count"] = before
+        for msg_id in (run.reset_id, *run.cells):
+            self._routes.pop(msg_id, None)
+        head = self._waiting[0] if self._waiting else None
+        self._waiting = deque(entry for entry in self._waiting if entry[0] is not run)
+        if self._waiting and self._waiting[0] is not head:
+            self._head_since = time.monotonic()
+        if self._output_target[0] is run:
+            self._output_target = (None, None)
+        run.error, run.finished = error, True
+
+
+def _first_unanswered(run: RegionRun) -> int:
+    """Return the position (among the cells sent) of the first cell of ``run`` without a reply."""
+    return next((i for i, r in enumerate(run.cells.values()) if r.reply is None), len(run.cells))
+
+
+def _number_when_done(request: CellRequest) -> None:
+    """Give a request's cells their numbers once its reply and all its outputs are in, as nbclient does."""
+    if request.reply is not None and request.idle:
+        for cell, count, _ in request.cells():
+            cell["execution_count"] = count
+
+
+def _held(cell: nbformat.NotebookNode) -> tuple[Any, Any]:
+    return cell.get("outputs"), cell.get("execution_count")
+
+
+def request_groups(cells: Sequence[tuple[int, nbformat.NotebookNode, int]]) -> list[list[tuple[int, Any, int]]]:
+    """Group the cells to send into requests: one per cell, but adjacent literal-only cells in one.
+
+    A cell that only assigns literals to names (:func:`assigns_literals_only`) prints nothing, displays
+    nothing and cannot fail, so running two of them in one request leaves the same notebook and namespace
+    as running them one after the other; the kernel is spared a request (status messages, flushes) per region.
+    """
+    groups: list[list[tuple[int, Any, int]]] = []
+    for entry in cells:
+        if groups and assigns_literals_only(entry[1].source) and all(
+                assigns_literals_only(c.source) for _, c, _ in groups[-1]):
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    return groups
+
+
+@functools.lru_cache(maxsize=256)
+def assigns_literals_only(source: str) -> bool:
+    """Return True when ``source`` is Python that only assigns literals to plain names (``x = "3273"``)."""
+    try:
+        statements = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return False
+    for statement in statements:
+        if not (isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets)):
+            return False
+        try:
+            ast.literal_eval(statement.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+    return bool(statements)
+
+
+def _allows_errors(client: NotebookClient, cell: nbformat.NotebookNode, ename: str | None = None) -> bool:
+    """Whether a failing ``cell`` is allowed to fail, by nbclient's rules (``allow_errors``, its tags)."""
+    if client.force_raise_errors:
+        return False
+    return (client.allow_errors or "raises-exception" in cell.metadata.get("tags", [])
+            or (ename is not None and ename in client.allow_error_names))
 
 
 def report_outputs(reports_dir: str | Path, region_code: str) -> tuple[Path, Path]:
@@ -349,6 +666,18 @@ def render_region(kernel: WarmKernel, template: nbformat.NotebookNode, exporter:
     return export_region(nb, error, exporter, region_code, language)
 
 
+def parameterize_region(template: nbformat.NotebookNode, region_code: str, language: str,
+                        processed_dir: str) -> nbformat.NotebookNode:
+    """Return a copy of the report notebook, parameterised by papermill for one region."""
+    from papermill.parameterize import parameterize_notebook
+
+    # papermill parameterises the notebook it is given in place (a v4 notebook is not copied): copy the
+    # template, or every region would share (and overwrite) its cells.
+    return parameterize_notebook(
+        copy.deepcopy(template), {"region_code": region_code, "language": language, "processed_dir": processed_dir},
+        kernel_name=KERNEL_NAME, language="python")
+
+
 def execute_region(kernel: WarmKernel, template: nbformat.NotebookNode, region_code: str, language: str,
                    processed_dir: str) -> tuple[nbformat.NotebookNode, str | None]:
     """Parameterise the report notebook for one region and execute it on a warm kernel.
@@ -358,16 +687,10 @@ def execute_region(kernel: WarmKernel, template: nbformat.NotebookNode, region_c
     notebook, error : NotebookNode, str or None
         The executed notebook (not yet normalised); the error message when a cell failed.
     """
-    from papermill.parameterize import parameterize_notebook
-
-    # papermill parameterises the notebook it is given in place (a v4 notebook is not copied): copy the
-    # template, or every region would share (and overwrite) its cells.
-    nb = parameterize_notebook(
-        copy.deepcopy(template), {"region_code": region_code, "language": language, "processed_dir": processed_dir},
-        kernel_name=KERNEL_NAME, language="python")
+    nb = parameterize_region(template, region_code, language, processed_dir)
     try:
         kernel.execute(nb)
-    except (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError) as exc:
+    except REGION_ERRORS as exc:
         return nb, _short_error(exc)
     return nb, None
 
@@ -390,34 +713,70 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
     Returns
     -------
     list of (region_code, error message or None, seconds)
-        One entry per region, in the order given. A failing region does not stop the chunk; if the kernel
-        dies, a new one is started for the remaining regions.
+        One entry per region. A failing region does not stop the chunk; if the kernel dies, a new one is
+        started for the remaining regions.
     """
     from papermill.iorw import load_notebook_node
 
     from smartcity_analysis.reports.html import make_exporter
 
     template = load_notebook_node(notebook)  # papermill's reader adds the metadata it expects (tags)
-    exporter = make_exporter()
+    exporter = PageExporter(make_exporter())
     kernel = WarmKernel(Path(notebook).parent)
-    pending = list(region_codes)
+    pending = deque(region_codes)
     # While the kernel runs one region, a thread exports and writes the previous one: the main thread only
     # waits on the kernel's sockets then, so the export costs no wall time. One thread, so the exporter is
-    # never shared; pages are written in the order given.
+    # never shared; pages are written in the order the regions finish.
     with ThreadPoolExecutor(max_workers=1) as writer:
         finished = []
         while pending:
             with kernel.client.setup_kernel(cwd=kernel.cwd):
-                while pending:
-                    code = pending.pop(0)
-                    started = time.perf_counter()
-                    outputs = report_outputs(reports_dir, code)
-                    nb, error = execute_region(kernel, template, code, language, processed_dir)
-                    finished.append(writer.submit(_write_region, nb, error, exporter, code, language, outputs,
-                                                  started))
-                    if error is not None and not kernel.is_alive():
-                        break  # leave the context: the kernel is cleaned up and a new one started
+                for nb, error, code, started in run_regions(kernel, template, pending, language, processed_dir):
+                    finished.append(writer.submit(_write_region, nb, error, exporter, code, language,
+                                                  report_outputs(reports_dir, code), started))
         return [future.result() for future in finished]
+
+
+def run_regions(kernel: WarmKernel, template: nbformat.NotebookNode, pending: deque[str], language: str,
+                processed_dir: str) -> Iterator[tuple[nbformat.NotebookNode, str | None, str, float]]:
+    """Execute the regions of ``pending`` on a started kernel, :data:`REGIONS_IN_FLIGHT` at a time.
+
+    The next region is sent while the kernel still runs the current one, so the kernel goes from one region
+    to the next without waiting for the client. After a failure the kernel aborts what was sent after the
+    failing cell, which may include the next region's reset: such a region goes back to ``pending``, and
+    nothing new is sent until the kernel's queue is empty.
+
+    Yields
+    ------
+    notebook, error, region_code, started
+        Each region once it is done: its executed notebook, the error message or None, its code and the
+        ``time.perf_counter()`` at which the kernel could start it. When the kernel dies, the regions in
+        flight go back to ``pending`` and the iteration stops (the caller starts a new kernel).
+    """
+    in_flight: deque[tuple[str, RegionRun, float]] = deque()
+    settling = False
+    last_done = time.perf_counter()
+    while pending or in_flight:
+        while pending and len(in_flight) < (1 if settling else REGIONS_IN_FLIGHT):
+            code = pending.popleft()
+            run = kernel.submit(parameterize_region(template, code, language, processed_dir))
+            in_flight.append((code, run, time.perf_counter()))
+        code, run, submitted = in_flight.popleft()
+        error = None
+        try:
+            kernel.collect(run)
+        except ResetAborted:
+            pending.appendleft(code)
+            settling = bool(in_flight)
+            continue
+        except REGION_ERRORS as exc:
+            error = _short_error(exc)
+        started, last_done = max(submitted, last_done), time.perf_counter()
+        yield run.nb, error, code, started
+        if error is not None and not kernel.is_alive():
+            pending.extendleft(code for code, _, _ in reversed(in_flight))
+            return
+        settling = error is not None or (settling and bool(in_flight))
 
 
 def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, code: str, language: str,
@@ -428,6 +787,202 @@ def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, c
     if html is not None:
         write_text(html_path, html)
     return code, error, time.perf_counter() - started
+
+
+# --- Pages without nbconvert's second pass -----------------------------------------------------------------
+class PageExporter:
+    """nbconvert's HTML exporter without its BeautifulSoup pass over every page: the same bytes, much faster.
+
+    ``HTMLExporter.from_notebook_node`` renders its template, then parses the result with BeautifulSoup
+    (``html.parser``) to give images without alt text one and JupyterLab cells a ``tabindex``, and writes it
+    out again, which normalises the markup: attributes sorted and double-quoted, void tags closed,
+    whitespace-only text collapsed, character references resolved. With a report's map of 514 dots that pass
+    is about 35 ms of a page's 40. :func:`soup_markup` does the same normalisation directly for plain markup,
+    which is what reports are made of, and gives up on anything else (scripts, styles, comments, an image
+    without alt text, JupyterLab cells, markup that is not well nested), which then takes nbconvert's path.
+    The first page is produced both ways and compared; if they differ, every page takes nbconvert's path.
+
+    Parameters
+    ----------
+    exporter : HTMLExporter
+        From :func:`smartcity_analysis.reports.html.make_exporter`; used for the template and as the fallback.
+    """
+
+    MAX_CACHED_PIECES = 50_000
+
+    def __init__(self, exporter: Any) -> None:
+        self.exporter = exporter
+        self.lean = True
+        self.checked = False
+        self._pieces: dict[str, tuple[str, str, str]] = {}
+
+    def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
+                           **kw: Any) -> tuple[str, dict[str, Any]]:
+        """Convert a notebook to HTML, as ``HTMLExporter.from_notebook_node`` does."""
+        if not self.lean:
+            return self.exporter.from_notebook_node(nb, resources, **kw)
+        if len(self._pieces) > self.MAX_CACHED_PIECES:
+            self._pieces.clear()
+        markup, rendered_resources = template_markup(self.exporter, nb, copy.copy(resources), **kw)
+        page = soup_markup(markup, self._pieces)
+        if page is None:
+            return self.exporter.from_notebook_node(nb, resources, **kw)
+        if not self.checked:
+            self.checked = True
+            expected = self.exporter.from_notebook_node(nb, resources, **kw)
+            if expected[0] != page:
+                _LOG.warning("Pages differ from nbconvert's; exporting every page with nbconvert.")
+                self.lean = False
+                return expected
+        return page, rendered_resources
+
+
+def template_markup(exporter: Any, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
+                    **kw: Any) -> tuple[str, dict[str, Any]]:
+    """Return what ``HTMLExporter.from_notebook_node`` (nbconvert 7) renders before its BeautifulSoup pass."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    langinfo = nb.metadata.get("language_info", {})
+    lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+    highlight_code = exporter.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=exporter))
+    resources = exporter._init_resources(resources)
+    filter_data_type = WidgetsDataTypeFilter(notebook_metadata=exporter._nb_metadata, parent=exporter,
+                                             resources=resources)
+    exporter.register_filter("highlight_code", highlight_code)
+    exporter.register_filter("filter_data_type", filter_data_type)
+    return TemplateExporter.from_notebook_node(exporter, nb, resources, **kw)
+
+
+_SPACE = "[ \t\n\r\f]"
+_TAG = re.compile(rf'(/?)([a-zA-Z][a-zA-Z0-9]*)((?:{_SPACE}+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:="[^"<>]*")?)*)'
+                  rf'{_SPACE}*(/?)>')
+_ATTRIBUTE = re.compile(rf'{_SPACE}+([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
+_REFERENCE = re.compile(r"&(?:#([0-9]+)|#[xX]([0-9a-fA-F]+)|([a-zA-Z][a-zA-Z0-9]*));")
+_LAB_CELLS = re.compile("jp-notebook", re.I)
+_VOID_TAGS = frozenset(HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS)
+_LIST_ATTRIBUTES = HTMLTreeBuilder.DEFAULT_CDATA_LIST_ATTRIBUTES
+# Tags whose content BeautifulSoup, or some version of html.parser, treats other than as plain markup.
+_SPECIAL_TAGS = frozenset({
+    *HTMLTreeBuilder.DEFAULT_STRING_CONTAINERS, *HTMLTreeBuilder.DEFAULT_PRESERVE_WHITESPACE_TAGS,
+    "meta", "script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"})
+_TEXT_ONLY_TAGS = frozenset({"title"})  # newer html.parser versions read its content as text: keep it plain
+
+
+class _NotPlain(Exception):
+    """Markup that :func:`soup_markup` leaves to BeautifulSoup."""
+
+
+def soup_markup(markup: str, pieces: dict[str, tuple[str, str, str]] | None = None) -> str | None:
+    """Return ``str(BeautifulSoup(markup, "html.parser"))`` for plain, well-nested markup, else None.
+
+    Plain markup: tags with double-quoted or bare attributes, closed in order (void tags need no end tag),
+    text with character references that end in ``;``; no comment, declaration, script, style, ``pre`` or
+    ``textarea``. None also when nbconvert's pass would change more than the form: an image without alt
+    text, a JupyterLab cell.
+
+    Parameters
+    ----------
+    markup : str
+        What nbconvert's template rendered.
+    pieces : dict, optional
+        A cache of pieces (a tag and the text after it) already written, shared between pages: a report's
+        map repeats on every page.
+    """
+    if any(c in markup for c in ("jp-", "JP-", "Jp-", "jP-")) and _LAB_CELLS.search(markup):
+        return None
+    pieces = {} if pieces is None else pieces
+    head, *rest = markup.split("<")
+    written: list[str] = []
+    open_tags: list[str] = []
+    try:
+        written.append(_soup_text(head) if head else "")
+        for raw in rest:
+            piece = pieces.get(raw)
+            if piece is None:
+                piece = pieces[raw] = _soup_piece(raw)
+            text, opens, closes = piece
+            if closes:
+                if not open_tags or open_tags.pop() != closes:
+                    return None
+            elif open_tags and open_tags[-1] in _TEXT_ONLY_TAGS:
+                return None  # an element inside a title
+            if opens:
+                open_tags.append(opens)
+            written.append(text)
+    except _NotPlain:
+        return None
+    return None if open_tags else "".join(written)
+
+
+def _soup_piece(raw: str) -> tuple[str, str, str]:
+    """Write a tag and the text after it (``raw`` follows a "<") as BeautifulSoup does.
+
+    Returns the piece written, the name of the element it opens and of the element it closes ("" if none).
+    """
+    match = _TAG.match(raw)
+    if match is None:
+        raise _NotPlain("a '<' that starts no tag")
+    closing, name, attributes, empty = match.groups()
+    name, text = name.lower(), raw[match.end():]
+    if name in _SPECIAL_TAGS:
+        raise _NotPlain(f"a {name} element")
+    if closing:
+        if attributes or empty:
+            raise _NotPlain("an end tag with attributes")
+        return f"</{name}>{_soup_text(text) if text else ''}", "", name
+    if name in _TEXT_ONLY_TAGS and "&" in text:
+        raise _NotPlain(f"a reference in a {name}")
+    attributes = _soup_attributes(name, attributes)
+    text = _soup_text(text) if text else ""
+    if name in _VOID_TAGS:
+        return f"<{name}{attributes}/>{text}", "", ""
+    if empty:  # <circle .../>: html.parser opens and closes it
+        return f"<{name}{attributes}></{name}>{text}", "", ""
+    return f"<{name}{attributes}>{text}", name, ""
+
+
+def _soup_text(text: str) -> str:
+    """Write text as BeautifulSoup does: references resolved, ``&<>`` escaped, blank text one space or newline."""
+    if "&" in text:
+        pieces, at = [], 0
+        for match in _REFERENCE.finditer(text):
+            if "&" in text[at:match.start()]:
+                raise _NotPlain("a bare ampersand")
+            decimal, hexadecimal, name = match.groups()
+            if name is not None:
+                character = EntitySubstitution.HTML_ENTITY_TO_CHARACTER.get(name)
+                if character is None:
+                    raise _NotPlain(f"unknown reference {name}")
+            else:
+                number = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
+                character = UnicodeDammit.numeric_character_reference(number)[0]
+            pieces += [text[at:match.start()], character]
+            at = match.end()
+        if "&" in text[at:]:
+            raise _NotPlain("a bare ampersand")
+        text = "".join(pieces) + text[at:]
+    elif ">" not in text and text.strip(BeautifulSoup.ASCII_SPACES):
+        return text  # nothing to resolve or escape
+    if not text.strip(BeautifulSoup.ASCII_SPACES):
+        return "\n" if "\n" in text else " "
+    return EntitySubstitution.substitute_xml(text)
+
+
+def _soup_attributes(name: str, markup: str) -> str:
+    """Write a start tag's attributes as BeautifulSoup does: sorted, class lists tidied, quoted."""
+    values: dict[str, str] = {}
+    for match in _ATTRIBUTE.finditer(markup):
+        values[match.group(1).lower()] = html_lib.unescape(match.group(2)) if match.group(2) else ""
+    if name == "img" and "alt" not in values:
+        raise _NotPlain("an image without alt text")  # nbconvert would add one
+    lists = _LIST_ATTRIBUTES["*"] | _LIST_ATTRIBUTES.get(name, set())
+    pieces = []
+    for key in sorted(values):
+        value = " ".join(nonwhitespace_re.findall(values[key])) if key in lists else values[key]
+        pieces.append(f" {key}={EntitySubstitution.quoted_attribute_value(EntitySubstitution.substitute_xml(value))}")
+    return "".join(pieces)
 
 
 def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_codes: Iterable[Any],
