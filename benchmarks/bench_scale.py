@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,45 +104,27 @@ def measure_index(units: int, tmp: Path, smoke: bool) -> dict:
 
 
 def measure_profiles(regions: int, tmp: Path, smoke: bool) -> dict:
-    if regions > KABKOTA:
-        sys.path.insert(0, str(HERE))
-        import bench_units
+    sys.path.insert(0, str(HERE))
+    import bench_units
 
+    if regions > KABKOTA:
         return bench_units.measure_profiles_units(regions, tmp)
-    from smartcity_analysis.config import load_framework
-    from smartcity_analysis.profiles.stage import fit_profiles, load_features
     from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
-    framework = load_framework()
     write_synthetic_processed(tmp, n_regions=regions)
-    features = load_features(tmp, framework)
-    started = time.perf_counter()
-    fit_profiles(features, framework)
-    return {"units": regions, "seconds": time.perf_counter() - started}
+    return bench_units.time_profiles(tmp)
 
 
 def measure_ranking(regions: int, tmp: Path, smoke: bool) -> dict:
-    if regions > KABKOTA:
-        sys.path.insert(0, str(HERE))
-        import bench_units
+    sys.path.insert(0, str(HERE))
+    import bench_units
 
+    if regions > KABKOTA:
         return bench_units.measure_ranking_units(regions, tmp)
-    from smartcity_analysis.config import load_framework
-    from smartcity_analysis.index.engine import IndexWarning
-    from smartcity_analysis.selection.ranking import SelectionParams, load_candidates
-    from smartcity_analysis.selection.uncertainty import UncertaintyParams, build_inputs, run_monte_carlo
     from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
-    framework = load_framework()
     write_synthetic_processed(tmp, n_regions=regions)
-    params = UncertaintyParams(n_draws=1_000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IndexWarning)
-        candidates = load_candidates(tmp)
-        started = time.perf_counter()
-        inputs = build_inputs(tmp, framework, candidates, params)
-        run_monte_carlo(inputs.matrices, inputs.tree, candidates, params, SelectionParams(quota=min(50, regions)))
-    return {"units": regions, "seconds": time.perf_counter() - started}
+    return bench_units.time_ranking(tmp)
 
 
 def measure_reports(regions: int, tmp: Path, smoke: bool) -> dict:

@@ -28,41 +28,54 @@ SIZES = (1_000, 10_000, 100_000)
 STAGES = ("profiles", "ranking")
 
 
-def measure_profiles_units(n: int, tmp: Path) -> dict:
-    """Time ``fit_profiles`` on a synthetic round of ``n`` units written to ``tmp``."""
+def time_profiles(folder: Path) -> dict:
+    """Time ``fit_profiles`` on the processed folder ``folder`` (its rows already written)."""
     from smartcity_analysis.config import load_framework
     from smartcity_analysis.profiles.stage import fit_profiles, load_features
-    from smartcity_analysis.synthetic.units import write_synthetic_units
 
     framework = load_framework()
-    write_synthetic_units(tmp, n)
-    features = load_features(tmp, framework)
+    features = load_features(folder, framework)
     started = time.perf_counter()
     fit_profiles(features, framework)
-    return {"units": n, "seconds": time.perf_counter() - started}
+    return {"units": len(features), "seconds": time.perf_counter() - started}
 
 
-def measure_ranking_units(n: int, tmp: Path) -> dict:
-    """Time ``build_inputs`` + ``run_monte_carlo`` (1,000 draws) on a synthetic round of ``n`` units."""
+def time_ranking(folder: Path) -> dict:
+    """Time ``build_inputs`` + ``run_monte_carlo`` (1,000 draws, quota 50) on the processed folder ``folder``."""
     from smartcity_analysis.config import load_framework
     from smartcity_analysis.index.engine import IndexWarning
     from smartcity_analysis.selection.ranking import SelectionParams, load_candidates
     from smartcity_analysis.selection.uncertainty import UncertaintyParams, build_inputs, run_monte_carlo
-    from smartcity_analysis.synthetic.units import write_synthetic_units
 
     framework = load_framework()
-    write_synthetic_units(tmp, n)
     params = UncertaintyParams(n_draws=1_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IndexWarning)
-        candidates = load_candidates(tmp)
+        candidates = load_candidates(folder)
         started = time.perf_counter()
-        inputs = build_inputs(tmp, framework, candidates, params)
+        inputs = build_inputs(folder, framework, candidates, params)
         built = time.perf_counter()
-        run_monte_carlo(inputs.matrices, inputs.tree, candidates, params, SelectionParams(quota=min(50, n)))
+        run_monte_carlo(inputs.matrices, inputs.tree, candidates, params,
+                        SelectionParams(quota=min(50, len(candidates))))
         finished = time.perf_counter()
-    return {"units": n, "seconds": finished - started, "build_inputs_s": built - started,
+    return {"units": len(candidates), "seconds": finished - started, "build_inputs_s": built - started,
             "monte_carlo_s": finished - built}
+
+
+def measure_profiles_units(n: int, tmp: Path) -> dict:
+    """Time ``fit_profiles`` on a synthetic round of ``n`` units written to ``tmp``."""
+    from smartcity_analysis.synthetic.units import write_synthetic_units
+
+    write_synthetic_units(tmp, n)
+    return time_profiles(tmp)
+
+
+def measure_ranking_units(n: int, tmp: Path) -> dict:
+    """Time ``build_inputs`` + ``run_monte_carlo`` (1,000 draws) on a synthetic round of ``n`` units."""
+    from smartcity_analysis.synthetic.units import write_synthetic_units
+
+    write_synthetic_units(tmp, n)
+    return time_ranking(tmp)
 
 
 MEASURES = {"profiles": measure_profiles_units, "ranking": measure_ranking_units}
