@@ -138,7 +138,9 @@ def write_notes(processed_dir: str | Path, stage: str, notes: Iterable[Note]) ->
     """Replace the notes of ``stage`` in ``run_notes.csv``, keeping the other stages' notes.
 
     The first stage (cleaning) starts a new round: its write drops every earlier note. Identical notes are
-    kept once. Rows are ordered by :data:`STAGE_ORDER`, then as written; the file is replaced atomically.
+    kept once. Rows are ordered by :data:`STAGE_ORDER`, then as written; the file is replaced atomically, under
+    the folder's lock (:func:`smartcity_analysis.outputs.folder_lock`), so stages writing at the same time keep
+    each other's notes.
 
     Returns
     -------
@@ -150,12 +152,13 @@ def write_notes(processed_dir: str | Path, stage: str, notes: Iterable[Note]) ->
     mine = notes_frame(notes)
     if (mine["stage"] != stage).any():
         raise ValueError(f"write_notes for stage {stage!r} got notes of other stages")
-    others = read_notes(folder) if stage != STAGE_ORDER[0] else notes_frame(())
-    table = pd.concat([others[others["stage"] != stage], mine], ignore_index=True).drop_duplicates()
-    position = {s: i for i, s in enumerate(STAGE_ORDER)}
-    table = table.assign(_order=table["stage"].map(position).fillna(len(position)))
-    table = table.sort_values("_order", kind="stable").drop(columns="_order")
-    return outputs.write_csv(folder / NOTES_FILE, table)
+    with outputs.folder_lock(folder):  # stages 03 and 04 of a run write their notes at the same time
+        others = read_notes(folder) if stage != STAGE_ORDER[0] else notes_frame(())
+        table = pd.concat([others[others["stage"] != stage], mine], ignore_index=True).drop_duplicates()
+        position = {s: i for i, s in enumerate(STAGE_ORDER)}
+        table = table.assign(_order=table["stage"].map(position).fillna(len(position)))
+        table = table.sort_values("_order", kind="stable").drop(columns="_order")
+        return outputs.write_csv(folder / NOTES_FILE, table)
 
 
 def notes_for_region(notes: pd.DataFrame, region_code: str) -> pd.DataFrame:

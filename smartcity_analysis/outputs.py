@@ -6,7 +6,8 @@ target's own folder so that it is on the same file system. A run killed in the m
 previous output intact and readable; at most a hidden temporary file (``.<name>.<random>.tmp``) stays behind,
 which :func:`remove_stale_temporaries` clears at the start of the next run.
 
-Each helper takes the final path and the content, and returns the path written.
+Each helper takes the final path and the content, and returns the path written. :func:`folder_lock` serialises
+a read-modify-write of one file by stages that run at the same time (the run notes).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Any
 
 import pandas as pd
 
+try:  # POSIX: an advisory lock on the folder itself, so no lock file is left in an output folder
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no folder lock; runs execute their stages one at a time
+    fcntl = None
+
 TEMPORARY_SUFFIX = ".tmp"
+# Whether :func:`folder_lock` really locks (POSIX) or only yields (elsewhere): callers that run stages at the
+# same time check it first.
+FOLDER_LOCKS = fcntl is not None
 CSV_OPTIONS = {"index": False, "encoding": "utf-8", "lineterminator": "\n"}
 
 
@@ -50,6 +59,37 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def folder_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` while the ``with`` block runs (processes and threads alike).
+
+    The lock is ``flock`` on the folder's own file descriptor: it needs no lock file, and it is released when
+    the block ends or the process dies. Every writer of a shared file in the folder takes it around its read
+    and its atomic replace, so concurrent writers do not lose each other's rows. Without ``fcntl`` (Windows)
+    it only yields, and :data:`FOLDER_LOCKS` is False.
+
+    Parameters
+    ----------
+    folder : str or Path
+        An existing folder.
+
+    Yields
+    ------
+    Path
+        ``folder``.
+    """
+    folder = Path(folder)
+    if fcntl is None:  # pragma: no cover - see FOLDER_LOCKS
+        yield folder
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

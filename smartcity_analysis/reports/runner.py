@@ -50,7 +50,7 @@ from nbclient.util import run_sync
 from tqdm.auto import tqdm
 
 from smartcity_analysis import paths
-from smartcity_analysis.outputs import remove_stale_temporaries, write_json, write_notebook, write_text
+from smartcity_analysis.outputs import FOLDER_LOCKS, remove_stale_temporaries, write_json, write_notebook, write_text
 from smartcity_analysis.reports.language import normalise_region_code, validate_language
 
 # The stage notebooks, in execution order (the what-if notebook 04b is interactive and not part of a run).
@@ -61,6 +61,10 @@ STAGE_NOTEBOOKS = (
     "04_rank_and_select.ipynb",
 )
 SUMMARY_NOTEBOOK = "06_round_summary.ipynb"
+# Stages that run at the same time in a run: both read only what stages 01-02 wrote, write different files, and
+# share only run_notes.csv, whose writes take the processed folder's lock. Profiles (03) run beside the ranking
+# and selection (04), whose analysis of what it takes is the longest stage of a national round.
+CONCURRENT_STAGES = frozenset({"03_readiness_profiles.ipynb", "04_rank_and_select.ipynb"})
 REPORT_NOTEBOOK = "05_region_report.ipynb"
 KERNEL_NAME = "python3"
 # Kernels log at ERROR only: at WARNING, every kernel prints "Kernel is running over TCP without encryption" to
@@ -1118,7 +1122,7 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
               language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
               assessment_year: int | None = None) -> RunResult:
-    """Run a whole assessment round: stages 01-04 and 06, then one report per accepted region.
+    """Run a whole assessment round: stages 01-04 (03 and 04 at the same time) and 06, then one report per region.
 
     Parameters
     ----------
@@ -1126,7 +1130,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         The round's submissions (read-only), the processed folder and the reports folder; default to the
         bundled sample round, ``data/processed`` and ``reports``.
     workers : int, optional
-        Parallel workers for the region reports; defaults to the number of cores.
+        Parallel workers for the region reports and the processes of stage 04's analysis of what it takes
+        (its ``n_jobs``); defaults to the number of cores.
     quota : int, default 50
         How many regions are selected (passed to the stages that declare ``quota``).
     language : {"id", "en"}
@@ -1156,21 +1161,25 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         remove_stale_temporaries(folder)
     pool = {"submissions_dir": str(submissions_dir), "processed_dir": str(processed_dir),
             "reports_dir": str(reports_dir), "quota": int(quota), "language": language,
-            "assessment_year": int(assessment_year or 0)}
+            "assessment_year": int(assessment_year or 0), "n_jobs": max(1, workers or joblib.cpu_count())}
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
     stages = [notebooks_dir / name for name in (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK)]
     with tqdm(total=len(stages), desc="stages", unit="stage", disable=not progress) as bar, \
             StageKernels(stages) as kernels:
-        for notebook in stages:
-            name = notebook.name
-            bar.set_postfix_str(notebook.stem)
-            nb = _run_stage(notebook, reports_dir, pool, timings, failures, kernels.take())
-            if nb is None:
+        for wave in stage_waves(stages, concurrent=CONCURRENT_STAGES if FOLDER_LOCKS else frozenset()):
+            bar.set_postfix_str(" + ".join(notebook.stem for notebook in wave))
+            outcomes = _run_wave(wave, reports_dir, pool, [kernels.take() for _ in wave])
+            for notebook, (nb, seconds, failure) in zip(wave, outcomes, strict=True):
+                timings[notebook.stem] = seconds
+                if failure is not None:
+                    failures.append(failure)
+                else:
+                    executed[notebook.name] = nb
+                    bar.update()
+            if any(failure is not None for _, _, failure in outcomes):  # a failed stage ends the run
                 break
-            executed[name] = nb
-            bar.update()
     batch = ReportBatch((), (), {})
     if all(name in executed for name in STAGE_NOTEBOOKS):  # a failed summary does not hold the reports back
         started = time.perf_counter()
@@ -1187,18 +1196,57 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     return RunResult(reports_dir, index_path, manifest_path, batch.rendered, tuple(failures), timings)
 
 
-def _run_stage(notebook: Path, reports_dir: Path, pool: Mapping[str, Any], timings: dict[str, float],
-               failures: list[Failure], km: Any = None) -> nbformat.NotebookNode | None:
+def stage_waves(stages: Sequence[Path], concurrent: frozenset[str] = CONCURRENT_STAGES) -> list[list[Path]]:
+    """Group a run's stage notebooks into waves: adjacent stages named in ``concurrent`` share one wave.
+
+    The stages of a wave run at the same time, each on its own kernel; a wave starts when the previous one has
+    ended, so a stage still finds every output of the waves before it.
+
+    Parameters
+    ----------
+    stages : sequence of Path
+        The stage notebooks, in the order they run.
+    concurrent : frozenset of str
+        File names of stages that may run together (:data:`CONCURRENT_STAGES`); empty: one stage per wave.
+
+    Returns
+    -------
+    list of list of Path
+        The waves, in order; together they hold every stage once, in the given order.
+    """
+    waves: list[list[Path]] = []
+    for notebook in stages:
+        if waves and notebook.name in concurrent and all(n.name in concurrent for n in waves[-1]):
+            waves[-1].append(notebook)
+        else:
+            waves.append([notebook])
+    return waves
+
+
+def _run_wave(wave: Sequence[Path], reports_dir: Path, pool: Mapping[str, Any], kernels: Sequence[Any]
+              ) -> list[tuple[nbformat.NotebookNode | None, float, Failure | None]]:
+    """Run the stages of one wave, each on its kernel, at the same time; outcomes in the wave's order."""
+    if len(wave) == 1:
+        return [_run_stage(wave[0], reports_dir, pool, kernels[0])]
+    with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="stage") as threads:
+        futures = [threads.submit(_run_stage, notebook, reports_dir, pool, km)
+                   for notebook, km in zip(wave, kernels, strict=True)]
+        return [future.result() for future in futures]
+
+
+def _run_stage(notebook: Path, reports_dir: Path, pool: Mapping[str, Any], km: Any = None
+               ) -> tuple[nbformat.NotebookNode | None, float, Failure | None]:
+    """Run one stage notebook; return it executed (or None), its seconds, and its failure (or None)."""
     started = time.perf_counter()
     try:
         parameters = select_parameters(pool, declared_parameters(notebook))
-        return execute_stage(notebook, reports_dir / "notebooks" / notebook.name, parameters, km=km)
+        nb = execute_stage(notebook, reports_dir / "notebooks" / notebook.name, parameters, km=km)
+        return nb, round(time.perf_counter() - started, 3), None
     except Exception as exc:  # a stage failure ends the run, but the run still writes its manifest
-        failures.append(Failure(notebook.stem, notebook.stem, _short_error(exc)))
-        return None
+        failure = Failure(notebook.stem, notebook.stem, _short_error(exc))
+        return None, round(time.perf_counter() - started, 3), failure
     finally:
         stop_stage_kernel(km)
-        timings[notebook.stem] = round(time.perf_counter() - started, 3)
 
 
 def accepted_regions(processed_dir: str | Path) -> list[str]:

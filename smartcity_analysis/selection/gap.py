@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -52,6 +53,9 @@ from smartcity_analysis.selection.uncertainty import (
 )
 
 # Grid of each field type, in the field's units: the smallest change a region can make and report.
+# what_it_takes uses its n_jobs processes only from this many regions outside the selection: below, starting the
+# processes costs more than the searches (the sample round's 38 take half a second; a national round's 460, 10 s).
+PARALLEL_MIN_REGIONS = 150
 FIELD_STEPS = {"integer": 1.0, "money": 1.0e6, "percent": 0.1, "number": 0.01, "likert": 1.0}
 REGION_COLUMNS = ["region_code", "selected", "eligible", "readiness_index", "rank", "cutoff_index",
                   "distance_to_cutoff", "index_to_enter", "gap_points", "index_to_stay", "margin_points",
@@ -432,15 +436,39 @@ def index_threshold(values: np.ndarray, position: int, tie_position: np.ndarray,
     trial = np.unique(np.concatenate([others, np.nextafter(others, np.inf)]))
     floor = (others.min() if len(others) else 0.0) - 1.0
     trial = np.concatenate([[floor], trial])
-    rows = np.repeat(values[None, :], len(trial), axis=0)
-    rows[:, position] = trial
-    mine = selected_in_rows(rows, position, tie_position, eligible, selection_params.quota, minimums)
+    if minimums:
+        rows = np.repeat(values[None, :], len(trial), axis=0)
+        rows[:, position] = trial
+        mine = selected_in_rows(rows, position, tie_position, eligible, selection_params.quota, minimums)
+    else:
+        mine = selected_at(trial, values, position, tie_position, eligible, selection_params.quota)
     if not mine[-1]:
         return math.nan
     if mine.all():
         return -math.inf
     last_out = int(np.flatnonzero(~mine).max())
     return float(trial[last_out + 1])
+
+
+def selected_at(trial: np.ndarray, values: np.ndarray, position: int, tie_position: np.ndarray,
+                eligible: np.ndarray, quota: int) -> np.ndarray:
+    """Whether region ``position`` is selected with its index set to each finite value of ``trial``, no minimums.
+
+    The decision of :func:`selected_in_rows` for rows that differ from ``values`` in the region's own index
+    only, by counting: the eligible other regions ahead at a trial value are those with a higher index plus
+    those with the same index and an earlier tie-break position (a missing index is never ahead), counted in
+    sorted arrays instead of in one row per trial value.
+    """
+    others = eligible.copy()
+    others[position] = False
+    index = values[others]
+    earlier = tie_position[others] < tie_position[position]
+    known = ~np.isnan(index)
+    ranked = np.sort(index[known])
+    tied = np.sort(index[known & earlier])
+    ahead = (len(ranked) - np.searchsorted(ranked, trial, side="right")
+             + np.searchsorted(tied, trial, side="right") - np.searchsorted(tied, trial, side="left"))
+    return bool(eligible[position]) & (ahead < quota)
 
 
 def selected_in_rows(rows: np.ndarray, position: int, tie_position: np.ndarray, eligible: np.ndarray, quota: int,
@@ -918,7 +946,7 @@ def path_robustness(inputs: GapInputs, mc_inputs: UncertaintyInputs, mc: MonteCa
 
 def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT_SELECTION, *,
                   mc: MonteCarloResult | None = None, mc_inputs: UncertaintyInputs | None = None,
-                  regions: Sequence[str] | None = None) -> GapResult:
+                  regions: Sequence[str] | None = None, n_jobs: int = 1) -> GapResult:
     """Distance to the cut-off and margin of every region, and the paths into the selection of those outside.
 
     Parameters
@@ -932,6 +960,10 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
         ``p_selected_after``.
     regions : sequence of str, optional
         Compute paths for these regions only (all outside the selection by default).
+    n_jobs : int, default 1
+        Processes (joblib) for the searches and the robustness of the paths, used from
+        :data:`PARALLEL_MIN_REGIONS` regions outside the selection (-1: one per core). The result does not
+        depend on it: every region's search and every path's robustness is computed alone.
 
     Returns
     -------
@@ -942,16 +974,13 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
     selected, ranks = _decide(inputs, levels, selection_params)
     table = region_table(inputs, levels, selected, ranks, selection_params)
     wanted = set(table["region_code"] if regions is None else regions)
-    root = levels[inputs.tree.root]
     enter = {inputs.region_codes.index(r.region_code): r.index_to_enter for r in table.itertuples(index=False)
              if r.status == "outside" and r.region_code in wanted}
-    found = searches_for_regions(inputs, {p: e - float(root[p]) for p, e in enter.items()}, selection_params)
-    rows = []
-    for position, index_to_enter in enter.items():
-        rows += region_paths(inputs, position, levels, index_to_enter, selection_params, found[position])
+    parts = _parts(list(enter.items()), n_jobs if len(enter) >= PARALLEL_MIN_REGIONS else 1)
+    rows = _in_parallel(_paths_of_regions, [(inputs, part, levels, selection_params) for part in parts])
     paths = rank_paths(pd.DataFrame(rows, columns=[c for c in PATH_COLUMNS if c != "path_rank"]), inputs)
     if mc is not None and mc_inputs is not None:
-        paths = add_robustness(paths, inputs, mc_inputs, mc)
+        paths = add_robustness(paths, inputs, mc_inputs, mc, n_parts=len(parts))
     counts = paths[paths["kind"] == "indicator"].groupby("region_code").size()
     table["n_paths"] = table["region_code"].map(counts).fillna(0).astype(int)
     table.loc[(table["status"] == "outside") & (table["n_paths"] == 0), "status"] = "no_path"
@@ -1035,14 +1064,52 @@ def rank_paths(paths: pd.DataFrame, inputs: GapInputs) -> pd.DataFrame:
 
 
 def add_robustness(paths: pd.DataFrame, inputs: GapInputs, mc_inputs: UncertaintyInputs,
-                   mc: MonteCarloResult) -> pd.DataFrame:
-    """Fill ``p_selected_after`` of each region's ``n_robust`` most practical single-indicator paths."""
+                   mc: MonteCarloResult, n_parts: int = 1) -> pd.DataFrame:
+    """Fill ``p_selected_after`` of each region's ``n_robust`` most practical single-indicator paths.
+
+    ``n_parts`` > 1 splits the paths into that many contiguous parts computed in parallel processes (the same
+    shares: each path's is computed alone).
+    """
     chosen = paths[(paths["kind"] == "indicator") & (paths["path_rank"] <= inputs.params.n_robust)]
     changes = [(inputs.region_codes.index(r), c, v)
                for r, c, v in zip(chosen["region_code"], chosen["code"], chosen["to_value"], strict=True)]
+    parts = _parts(changes, n_parts)
+    shares = _in_parallel(_robustness_of, [(inputs, mc_inputs, mc, part) for part in parts])
     paths = paths.copy()
-    paths.loc[chosen.index, "p_selected_after"] = path_robustness(inputs, mc_inputs, mc, changes)
+    paths.loc[chosen.index, "p_selected_after"] = np.asarray(shares, dtype=float)
     return paths
+
+
+def _paths_of_regions(inputs: GapInputs, enter: Sequence[tuple[int, float]], levels: Mapping[str, np.ndarray],
+                      selection_params: SelectionParams) -> list[dict[str, Any]]:
+    """Return the path rows of the regions ``enter`` lists (position, index to enter), in that order."""
+    root = levels[inputs.tree.root]
+    found = searches_for_regions(inputs, {p: e - float(root[p]) for p, e in enter}, selection_params)
+    rows = []
+    for position, index_to_enter in enter:
+        rows += region_paths(inputs, position, levels, index_to_enter, selection_params, found[position])
+    return rows
+
+
+def _robustness_of(inputs: GapInputs, mc_inputs: UncertaintyInputs, mc: MonteCarloResult,
+                   changes: Sequence[tuple[int, str, float]]) -> list[float]:
+    return path_robustness(inputs, mc_inputs, mc, changes).tolist()
+
+
+def _parts(items: Sequence[Any], n_jobs: int) -> list[list[Any]]:
+    """Split ``items`` into at most ``n_jobs`` contiguous, nearly equal parts (-1: one per core); none empty."""
+    count = joblib.cpu_count() if n_jobs < 0 else max(1, n_jobs)
+    count = max(1, min(count, len(items)))
+    size = math.ceil(len(items) / count) if items else 0
+    return [list(items[i:i + size]) for i in range(0, len(items), size)] if items else [[]]
+
+
+def _in_parallel(function: Any, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Call ``function`` on each argument tuple (in processes when more than one) and join the lists, in order."""
+    if len(arguments) == 1:
+        return list(function(*arguments[0]))
+    results = joblib.Parallel(n_jobs=len(arguments))(joblib.delayed(function)(*a) for a in arguments)
+    return [item for result in results for item in result]
 
 
 def practical_paths(result: GapResult, per_region: int = 2, n: int = 12) -> pd.DataFrame:

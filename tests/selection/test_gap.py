@@ -433,3 +433,53 @@ def test_searching_regions_together_equals_one_at_a_time(real):
     for position, rise in rises.items():
         alone = gap.region_searches(inputs, position, rise, params)
         pd.testing.assert_frame_equal(pd.DataFrame(together[position]), pd.DataFrame(alone), check_exact=True)
+
+
+def _brute_threshold(values, position, tie_position, eligible, params, minimums):
+    """The threshold with every trial value ranked in a full row (the rule itself, no counting)."""
+    others = np.unique(values[np.isfinite(values) & (np.arange(len(values)) != position)])
+    trial = np.unique(np.concatenate([others, np.nextafter(others, np.inf)]))
+    trial = np.concatenate([[(others.min() if len(others) else 0.0) - 1.0], trial])
+    rows = np.repeat(values[None, :], len(trial), axis=0)
+    rows[:, position] = trial
+    selected, _ = select_top(rank_rows(rows, tie_position), eligible, params.quota, minimums)
+    mine = selected[:, position]
+    if not mine[-1]:
+        return math.nan
+    if mine.all():
+        return -math.inf
+    return float(trial[int(np.flatnonzero(~mine).max()) + 1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_threshold_by_counting_equals_ranking_every_trial(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    values = np.round(rng.uniform(0, 6, n), 0)  # coarse values: many ties
+    values[rng.random(n) < 0.1] = np.nan
+    if seed % 2:
+        values[rng.integers(0, n)] = np.inf  # an index above every trial value is always ahead
+    tie_position = rng.permutation(n)
+    eligible = rng.random(n) < 0.8
+    params = SelectionParams(quota=int(rng.integers(0, n + 2)))
+    for position in range(n):
+        got = gap.index_threshold(values, position, tie_position, eligible, params)
+        expected = _brute_threshold(values, position, tie_position, eligible, params, ())
+        assert got == expected or (math.isnan(got) and math.isnan(expected)), (position, got, expected)
+
+
+def test_parts_are_contiguous_nearly_equal_and_never_empty():
+    assert gap._parts(list(range(7)), 2) == [[0, 1, 2, 3], [4, 5, 6]]
+    assert gap._parts(list(range(3)), 8) == [[0], [1], [2]]
+    assert gap._parts([], 2) == [[]]
+    assert gap._parts(list(range(5)), 1) == [list(range(5))]
+    assert [x for part in gap._parts(list(range(100)), -1) for x in part] == list(range(100))
+
+
+def test_paths_in_processes_equal_the_paths_in_one(real, monkeypatch):
+    inputs, params = real["inputs"], real["params"]
+    monkeypatch.setattr(gap, "PARALLEL_MIN_REGIONS", 1)  # the hand-sized round in two processes
+    parallel = gap.what_it_takes(inputs, params, mc=real["mc"], mc_inputs=real["mc_inputs"], n_jobs=2)
+    pd.testing.assert_frame_equal(parallel.regions, real["result"].regions, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.paths, real["result"].paths, check_exact=True)
+    assert parallel.paths["p_selected_after"].notna().sum() > 0
