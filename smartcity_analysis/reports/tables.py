@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -50,10 +54,42 @@ def read_processed_tables(processed_dir: str | Path | None) -> dict[str, pd.Data
     FileNotFoundError
         When one of the :data:`REPORT_TABLES` is missing.
     """
+    return tables_of_version(processed_version(processed_dir))
+
+
+class ProcessedVersion(NamedTuple):
+    """One version of a processed folder: the key of everything cached about its files.
+
+    Attributes
+    ----------
+    folder : str
+        The resolved folder.
+    files : tuple of (str, int, int)
+        Each report file's name, size and modification time (size -1: absent), in the order of
+        :data:`REPORT_TABLES` then :data:`OPTIONAL_TABLES`.
+    """
+
+    folder: str
+    files: tuple[tuple[str, int, int], ...]
+
+
+def processed_version(processed_dir: str | Path | None) -> ProcessedVersion:
+    """Return the current version of a processed folder's report files (a rewritten file is a new version).
+
+    Raises
+    ------
+    FileNotFoundError
+        When one of the :data:`REPORT_TABLES` is missing.
+    """
     folder = resolve_processed_dir(processed_dir).resolve()
-    versions = tuple(_file_version(folder / f"{name}.csv", required=name in REPORT_TABLES)
-                     for name in REPORT_TABLES + OPTIONAL_TABLES)
-    return {name: table.copy(deep=False) for name, table in _read_tables(str(folder), versions).items()}
+    files = tuple(_file_version(folder / f"{name}.csv", required=name in REPORT_TABLES)
+                  for name in REPORT_TABLES + OPTIONAL_TABLES)
+    return ProcessedVersion(str(folder), files)
+
+
+def tables_of_version(version: ProcessedVersion) -> dict[str, pd.DataFrame]:
+    """Return the tables of one version of a processed folder, as :func:`read_processed_tables` does."""
+    return {name: table.copy(deep=False) for name, table in _read_tables(version.folder, version.files).items()}
 
 
 def _file_version(path: Path, required: bool) -> tuple[str, int, int]:
@@ -107,3 +143,72 @@ def indicator_columns(columns: pd.Index) -> list[str]:
     skip = {"region_code", "readiness_index", "readiness_rank"}
     return [c for c in columns if c not in skip and not c.startswith(("aspect_", "dimension_"))]
 
+
+
+# ------------------------------------------------------------------------ row lookups prepared once per round
+
+
+def row_positions(values: Iterable[Any]) -> dict[Any, tuple[int, ...]]:
+    """Map each value of a column to the positions of the rows holding it, in table order.
+
+    Missing values are left out: they equal nothing, so no lookup may find them.
+
+    Parameters
+    ----------
+    values : iterable
+        A table's column (a region code, a profile id), or tuples of several columns, in row order.
+
+    Returns
+    -------
+    dict
+        ``{value: (position, ...)}``; ``table.iloc[list(positions[v])]`` are the rows where the column equals
+        ``v``, as ``table.loc[table[column] == v]`` selects them.
+    """
+    positions: dict[Any, list[int]] = {}
+    for position, value in enumerate(values):
+        if isinstance(value, tuple) or not pd.isna(value):  # a tuple (several columns) is never missing itself
+            positions.setdefault(value, []).append(position)
+    return {value: tuple(found) for value, found in positions.items()}
+
+
+@dataclass(frozen=True)
+class RegionRecords:
+    """The rows of one processed table as records, grouped by region code, each group in a fixed order.
+
+    Built once per version of the table by :func:`region_records`; :meth:`of` gives what
+    ``table.loc[table["region_code"] == code].sort_values([sort_by], kind="stable").to_dict("records")``
+    gives, without touching the table again.
+
+    Attributes
+    ----------
+    records : tuple of Mapping
+        Every row of the table (read-only), stably sorted by the chosen column.
+    positions : Mapping
+        Region code -> positions in ``records`` of its rows.
+    """
+
+    records: tuple[Mapping[str, Any], ...]
+    positions: Mapping[str, tuple[int, ...]]
+
+    def of(self, region_code: str) -> list[Mapping[str, Any]]:
+        """Return the records of one region (none for a code absent from the table)."""
+        return [self.records[p] for p in self.positions.get(region_code, ())]
+
+
+def region_records(table: pd.DataFrame, sort_by: str) -> RegionRecords | None:
+    """Group a table's rows by region code, each region's rows stably sorted by ``sort_by``.
+
+    Sorting the whole table once and then picking a region's rows gives the same rows in the same order as
+    picking them and then sorting: a stable sort keeps the table's order between equal values.
+
+    Returns
+    -------
+    RegionRecords or None
+        None when the table has no ``region_code`` or no ``sort_by`` column (the caller then looks the rows
+        up in the table itself, and fails or finds nothing as it always did).
+    """
+    if not {"region_code", sort_by} <= set(table.columns):
+        return None
+    ordered = table.sort_values([sort_by], kind="stable")
+    records = tuple(MappingProxyType(r) for r in ordered.to_dict("records"))
+    return RegionRecords(records, MappingProxyType(row_positions(ordered["region_code"])))

@@ -9,17 +9,20 @@ available. Every value is turned into text in the page's language here, in the u
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
 from smartcity_analysis.config import Framework
-from smartcity_analysis.reports.labels import framework_indicator_aspects, indicator_labels, recommendation_table
+from smartcity_analysis.reports.labels import FrameworkKey, framework_labels
 from smartcity_analysis.reports.language import NumberFormat, as_flag, as_text
+from smartcity_analysis.reports.tables import RegionRecords, region_records, row_positions
 
 # A report names at most this many single-indicator paths, then the best aspect path.
 MAX_INDICATOR_PATHS = 2
@@ -91,8 +94,35 @@ class WhatItTakes:
     n_paths: int = 0
 
 
+@dataclass(frozen=True)
+class GapLookups:
+    """The gap analysis of a round by region, prepared once per version of its files.
+
+    Attributes
+    ----------
+    gap_rows : Mapping or None
+        Region code -> positions of its rows in ``selection_gap.csv``; None without a gap analysis.
+    paths : RegionRecords or None
+        The rows of ``selection_paths.csv`` by region, in ``path_rank`` order; None without them.
+    """
+
+    gap_rows: Mapping[str, tuple[int, ...]] | None
+    paths: RegionRecords | None
+
+
+def gap_lookups(tables: Mapping[str, pd.DataFrame]) -> GapLookups:
+    """Prepare the :class:`GapLookups` of a round from its processed tables (``selection_gap``, ``selection_paths``)."""
+    regions, paths = tables.get("selection_gap"), tables.get("selection_paths")
+    has_gap = regions is not None and GAP_REQUIRED <= set(regions.columns)
+    has_paths = paths is not None and PATH_REQUIRED <= set(paths.columns)
+    return GapLookups(
+        gap_rows=MappingProxyType(row_positions(regions["region_code"])) if has_gap else None,
+        paths=region_records(paths, "path_rank") if has_paths else None,
+    )
+
+
 def what_it_takes(tables: Mapping[str, pd.DataFrame], region_code: str, framework: Framework,
-                  language: str) -> WhatItTakes:
+                  language: str, lookups: GapLookups | None = None) -> WhatItTakes:
     """Build the region's :class:`WhatItTakes` from the processed tables (``selection_gap``, ``selection_paths``).
 
     Parameters
@@ -105,35 +135,35 @@ def what_it_takes(tables: Mapping[str, pd.DataFrame], region_code: str, framewor
         Labels, field types and units, recommendations.
     language : {"id", "en"}
         The page's language.
+    lookups : GapLookups, optional
+        :func:`gap_lookups` of the same tables, prepared once per round; prepared here without it.
     """
-    regions, paths = tables.get("selection_gap"), tables.get("selection_paths")
-    if regions is None or not GAP_REQUIRED <= set(regions.columns):
+    lookups = lookups if lookups is not None else gap_lookups(tables)
+    if lookups.gap_rows is None:
         return WhatItTakes("unavailable")
-    row = regions.loc[regions["region_code"] == region_code]
-    if row.empty:
+    found = lookups.gap_rows.get(region_code, ())
+    if not found:
         return WhatItTakes("unavailable")
-    record = row.iloc[0]
-    mine = pd.DataFrame(columns=sorted(PATH_REQUIRED))
-    if paths is not None and PATH_REQUIRED <= set(paths.columns):
-        mine = paths.loc[paths["region_code"] == region_code].sort_values("path_rank", kind="stable")
-    single = mine[mine["kind"] == "indicator"]
-    chosen = pd.concat([single.head(MAX_INDICATOR_PATHS), mine[mine["kind"] == "aspect"].head(1)])
+    record = tables["selection_gap"].iloc[found[0]]
+    mine = lookups.paths.of(region_code) if lookups.paths is not None else []
+    single = [r for r in mine if r["kind"] == "indicator"]
+    chosen = single[:MAX_INDICATOR_PATHS] + [r for r in mine if r["kind"] == "aspect"][:1]
     fmt = NumberFormat(language)
     return WhatItTakes(
         status=as_text(record["status"]), index=float(record["readiness_index"]),
         cutoff_index=float(record["cutoff_index"]), gap_points=float(record["gap_points"]),
         margin_points=float(record["margin_points"]),
-        paths=tuple(path_text(r, framework, fmt) for r in chosen.to_dict("records")), n_paths=len(single),
+        paths=tuple(path_text(r, framework, fmt) for r in chosen), n_paths=len(single),
     )
 
 
 def path_text(row: Mapping[str, Any], framework: Framework, fmt: NumberFormat) -> PathText:
     """Turn one row of ``selection_paths.csv`` into text in ``fmt``'s language."""
     language = fmt.language
-    labels = indicator_labels(framework, language)
+    labelled = framework_labels(framework, language)
+    labels, recommendations = labelled.indicators, labelled.recommendations
     code = as_text(row["code"])
-    recommendations = recommendation_table(framework, language)
-    key = code if code in recommendations else framework_indicator_aspects(framework).get(code, "")
+    key = code if code in recommendations else labelled.indicator_aspects.get(code, "")
     if row["kind"] == "aspect":
         from_text, to_text, field_text = (f"{fmt.number(row['from_value'], 1)} / 100",
                                           f"{fmt.number(row['to_value'], 1)} / 100", "")
@@ -192,9 +222,20 @@ def ratio_field_text(code: str, row: Mapping[str, Any], framework: Framework, fm
 
 
 def _derive(code: str, framework: Framework) -> Mapping[str, Any]:
-    table = framework.indicators
-    match = table.loc[table["code"] == code, "derive"] if "code" in table.columns else pd.Series(dtype=object)
-    return match.iloc[0] if len(match) else {}
+    # The ``derive`` entry of the framework's first indicator ``code``; {} for a code it does not list.
+    return _derive_entries(FrameworkKey(framework)).get(code, {})
+
+
+@functools.lru_cache(maxsize=4)
+def _derive_entries(key: FrameworkKey) -> Mapping[str, Any]:
+    # Code -> the ``derive`` entry of its first row in the framework's indicators, gathered once per framework.
+    table = key.framework.indicators
+    if "code" not in table.columns:
+        return {}
+    entries: dict[str, Any] = {}
+    for code, derive in zip(table["code"], table["derive"], strict=True):
+        entries.setdefault(code, derive)
+    return MappingProxyType(entries)
 
 
 # ---------------------------------------------------------------------------------------------- the summary

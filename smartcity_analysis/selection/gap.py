@@ -976,8 +976,12 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
     wanted = set(table["region_code"] if regions is None else regions)
     enter = {inputs.region_codes.index(r.region_code): r.index_to_enter for r in table.itertuples(index=False)
              if r.status == "outside" and r.region_code in wanted}
-    parts = _parts(list(enter.items()), n_jobs if len(enter) >= PARALLEL_MIN_REGIONS else 1)
-    rows = _in_parallel(_paths_of_regions, [(inputs, part, levels, selection_params) for part in parts])
+    # Regions are dealt out in turn (those near the cut-off search longest), and their rows put back in order.
+    parts = _dealt(list(enter.items()), n_jobs if len(enter) >= PARALLEL_MIN_REGIONS else 1)
+    found = _in_parallel(_paths_of_regions, [(inputs, part, levels, selection_params) for part in parts])
+    rows_of = {position: rows for part, of_part in zip(parts, found, strict=True)
+               for (position, _), rows in zip(part, of_part, strict=True)}
+    rows = [row for position in enter for row in rows_of[position]]
     paths = rank_paths(pd.DataFrame(rows, columns=[c for c in PATH_COLUMNS if c != "path_rank"]), inputs)
     if mc is not None and mc_inputs is not None:
         paths = add_robustness(paths, inputs, mc_inputs, mc, n_parts=len(parts))
@@ -1076,40 +1080,48 @@ def add_robustness(paths: pd.DataFrame, inputs: GapInputs, mc_inputs: Uncertaint
     parts = _parts(changes, n_parts)
     shares = _in_parallel(_robustness_of, [(inputs, mc_inputs, mc, part) for part in parts])
     paths = paths.copy()
-    paths.loc[chosen.index, "p_selected_after"] = np.asarray(shares, dtype=float)
+    paths.loc[chosen.index, "p_selected_after"] = np.concatenate(shares) if shares else np.array([])
     return paths
 
 
 def _paths_of_regions(inputs: GapInputs, enter: Sequence[tuple[int, float]], levels: Mapping[str, np.ndarray],
-                      selection_params: SelectionParams) -> list[dict[str, Any]]:
-    """Return the path rows of the regions ``enter`` lists (position, index to enter), in that order."""
+                      selection_params: SelectionParams) -> list[list[dict[str, Any]]]:
+    """Return the path rows of each region ``enter`` lists (position, index to enter), one list per region."""
     root = levels[inputs.tree.root]
     found = searches_for_regions(inputs, {p: e - float(root[p]) for p, e in enter}, selection_params)
-    rows = []
-    for position, index_to_enter in enter:
-        rows += region_paths(inputs, position, levels, index_to_enter, selection_params, found[position])
-    return rows
+    return [region_paths(inputs, position, levels, index_to_enter, selection_params, found[position])
+            for position, index_to_enter in enter]
 
 
 def _robustness_of(inputs: GapInputs, mc_inputs: UncertaintyInputs, mc: MonteCarloResult,
-                   changes: Sequence[tuple[int, str, float]]) -> list[float]:
-    return path_robustness(inputs, mc_inputs, mc, changes).tolist()
+                   changes: Sequence[tuple[int, str, float]]) -> np.ndarray:
+    return path_robustness(inputs, mc_inputs, mc, changes)
+
+
+def _workers(n_jobs: int, n_items: int) -> int:
+    """Return how many parts ``n_items`` items make for ``n_jobs`` (-1: one per core): 1 up to ``n_items``."""
+    return max(1, min(joblib.cpu_count() if n_jobs < 0 else n_jobs, n_items))
 
 
 def _parts(items: Sequence[Any], n_jobs: int) -> list[list[Any]]:
     """Split ``items`` into at most ``n_jobs`` contiguous, nearly equal parts (-1: one per core); none empty."""
-    count = joblib.cpu_count() if n_jobs < 0 else max(1, n_jobs)
-    count = max(1, min(count, len(items)))
-    size = math.ceil(len(items) / count) if items else 0
-    return [list(items[i:i + size]) for i in range(0, len(items), size)] if items else [[]]
+    if not items:
+        return [[]]
+    size = math.ceil(len(items) / _workers(n_jobs, len(items)))
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _dealt(items: Sequence[Any], n_jobs: int) -> list[list[Any]]:
+    """Deal ``items`` out in turn into at most ``n_jobs`` parts (-1: one per core), as cards; none empty."""
+    count = _workers(n_jobs, len(items))
+    return [list(items[i::count]) for i in range(count)]
 
 
 def _in_parallel(function: Any, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Call ``function`` on each argument tuple (in processes when more than one) and join the lists, in order."""
+    """Return ``function`` of each argument tuple, in order: in processes (joblib) when there are several."""
     if len(arguments) == 1:
-        return list(function(*arguments[0]))
-    results = joblib.Parallel(n_jobs=len(arguments))(joblib.delayed(function)(*a) for a in arguments)
-    return [item for result in results for item in result]
+        return [function(*arguments[0])]
+    return list(joblib.Parallel(n_jobs=len(arguments))(joblib.delayed(function)(*a) for a in arguments))
 
 
 def practical_paths(result: GapResult, per_region: int = 2, n: int = 12) -> pd.DataFrame:

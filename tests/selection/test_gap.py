@@ -468,12 +468,15 @@ def test_threshold_by_counting_equals_ranking_every_trial(seed):
         assert got == expected or (math.isnan(got) and math.isnan(expected)), (position, got, expected)
 
 
-def test_parts_are_contiguous_nearly_equal_and_never_empty():
+def test_parts_are_nearly_equal_and_never_empty():
     assert gap._parts(list(range(7)), 2) == [[0, 1, 2, 3], [4, 5, 6]]
     assert gap._parts(list(range(3)), 8) == [[0], [1], [2]]
     assert gap._parts([], 2) == [[]]
     assert gap._parts(list(range(5)), 1) == [list(range(5))]
     assert [x for part in gap._parts(list(range(100)), -1) for x in part] == list(range(100))
+    assert gap._dealt(list(range(7)), 2) == [[0, 2, 4, 6], [1, 3, 5]]  # regions near the cut-off shared out
+    assert gap._dealt(list(range(2)), 4) == [[0], [1]]
+    assert gap._dealt([], 2) == [[]]
 
 
 def test_paths_in_processes_equal_the_paths_in_one(real, monkeypatch):
