@@ -96,8 +96,6 @@ def _dispatch(args: argparse.Namespace) -> int:
               f"{latest['returning']} returning and {latest['new']} new region(s) in {result.summary['latest_year']}, "
               f"{latest['moved_up']} up, {latest['moved_down']} down; wrote {result.paths['history']}")
         return 0
-    from smartcity_analysis.reports.runner import run_round
-
     # Folders given on the command line are relative to where the command runs; the notebooks resolve a
     # relative folder parameter against the project root, so pass absolute paths.
     args.submissions, args.processed, args.reports = (p.resolve() for p in
@@ -106,8 +104,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run_all_rounds(args)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
-    result = run_round(args.submissions, args.processed, args.reports, workers=args.workers, assessment_year=args.year,
-                       quota=args.quota, language=args.language, progress=not args.quiet)
+    from smartcity_analysis.paths import NOTEBOOKS_DIR
+    from smartcity_analysis.reports.kernels import StageKernels, run_stages
+
+    with StageKernels(run_stages(NOTEBOOKS_DIR)) as kernels:  # the first stage's kernel boots while the runner imports
+        from smartcity_analysis.reports.runner import run_round
+
+        result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
+                           assessment_year=args.year, quota=args.quota, language=args.language,
+                           progress=not args.quiet, stage_kernels=kernels)
     if not args.quiet:
         print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
     for failure in result.failures:

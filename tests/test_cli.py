@@ -52,8 +52,11 @@ def test_a_missing_submissions_folder_is_one_clear_line_and_status_2(command, tm
 
 def test_run_prints_each_failure_and_exits_1(tmp_path, capsys, monkeypatch):
     from smartcity_analysis.reports import runner
+    from smartcity_analysis.reports.kernels import StageKernels
 
     def fake_run_round(submissions, processed, reports, **kwargs):
+        # The command starts the first stage's kernel before it imports the runner, and hands it over.
+        assert isinstance(kwargs["stage_kernels"], StageKernels) and kwargs["stage_kernels"]._pending is not None
         return runner.RunResult(Path(reports), Path(reports) / "index.html", Path(reports) / "manifest.json",
                                 ("3273",), (runner.Failure("3204", "05_region_report", "KeyError: 'hdi'"),))
 

@@ -6,6 +6,7 @@
 - :mod:`~smartcity_analysis.reports.sections`, :mod:`~smartcity_analysis.reports.charts`: how it is drawn;
 - :mod:`~smartcity_analysis.reports.html`: executed notebooks to self-contained HTML, the index page;
 - :mod:`~smartcity_analysis.reports.runner`: the whole run (stage notebooks, then every region's report).
+- :mod:`~smartcity_analysis.reports.kernels`: the stage notebooks' kernels, each started ahead of its stage.
 """
 
 from smartcity_analysis.reports.language import NumberFormat, format_number, normalise_region_code, validate_language

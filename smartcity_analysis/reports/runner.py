@@ -51,36 +51,24 @@ from tqdm.auto import tqdm
 
 from smartcity_analysis import paths
 from smartcity_analysis.outputs import FOLDER_LOCKS, remove_stale_temporaries, write_json, write_notebook, write_text
+from smartcity_analysis.reports.kernels import (  # noqa: F401 - STAGE_WARM_IMPORTS, start_stage_kernel: the runner's API
+    KERNEL_ARGUMENTS,
+    KERNEL_NAME,
+    STAGE_NOTEBOOKS,
+    STAGE_WARM_IMPORTS,
+    SUMMARY_NOTEBOOK,
+    StageKernels,
+    run_stages,
+    start_stage_kernel,
+    stop_stage_kernel,
+)
 from smartcity_analysis.reports.language import normalise_region_code, validate_language
 
-# The stage notebooks, in execution order (the what-if notebook 04b is interactive and not part of a run).
-STAGE_NOTEBOOKS = (
-    "01_clean_submissions.ipynb",
-    "02_readiness_index.ipynb",
-    "03_readiness_profiles.ipynb",
-    "04_rank_and_select.ipynb",
-)
-SUMMARY_NOTEBOOK = "06_round_summary.ipynb"
 # Stages that run at the same time in a run: both read only what stages 01-02 wrote, write different files, and
 # share only run_notes.csv, whose writes take the processed folder's lock. Profiles (03) run beside the ranking
 # and selection (04), whose analysis of what it takes is the longest stage of a national round.
 CONCURRENT_STAGES = frozenset({"03_readiness_profiles.ipynb", "04_rank_and_select.ipynb"})
 REPORT_NOTEBOOK = "05_region_report.ipynb"
-KERNEL_NAME = "python3"
-# Kernels log at ERROR only: at WARNING, every kernel prints "Kernel is running over TCP without encryption" to
-# the terminal of the run. The kernels listen on 127.0.0.1 only, which is what that warning is about; errors
-# in cells still reach the executed notebooks and the run's failures.
-KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
-# In a run, each stage notebook's kernel is started while the previous stage runs (StageKernels), and imports
-# the stage's subpackage before the stage's first cell. The imports are the notebook's own, so no output
-# changes; matplotlib's pyplot is left to the notebook, as importing it settles the inline backend.
-STAGE_WARM_IMPORTS = {
-    "01_clean_submissions": ("pandas", "smartcity_analysis.cleaning"),
-    "02_readiness_index": ("pandas", "smartcity_analysis.index"),
-    "03_readiness_profiles": ("pandas", "smartcity_analysis.profiles"),
-    "04_rank_and_select": ("pandas", "smartcity_analysis.selection"),
-    "06_round_summary": ("pandas", "smartcity_analysis.reports"),
-}
 CELL_TIMEOUT_SECONDS = 600
 # At most this many regions share one kernel. A kernel start (the process, the imports, the first read of the
 # round's files) costs 2-3 s of CPU on a busy 2-core machine, the price of 20-30 reports; with 260, a national
@@ -211,69 +199,6 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
     executed = normalise_notebook(executed)
     write_notebook(output, executed)
     return executed
-
-
-def start_stage_kernel(cwd: str | Path, warm_imports: Sequence[str] = ()) -> Any:
-    """Start a kernel for a stage notebook and return its manager, without waiting for it to be ready.
-
-    The kernel is what papermill would start (kernel ``python3``, :data:`KERNEL_ARGUMENTS`, no history
-    file, working directory ``cwd``), so the notebook runs in a fresh interpreter as before. It imports
-    ``warm_imports`` while it starts (ipykernel's ``exec_lines``, leaving no name behind), and it boots while
-    the caller goes on: the next stage's kernel starts and imports while the previous stage runs.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    arguments = [*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"]
-    if warm_imports:
-        modules = ", ".join(repr(m) for m in warm_imports)
-        arguments += [f"--IPKernelApp.exec_lines=for _m in ({modules},): __import__(_m)",
-                      "--IPKernelApp.exec_lines=del _m"]
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME)
-    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
-    return km
-
-
-def stop_stage_kernel(km: Any) -> None:
-    """Shut down a kernel from :func:`start_stage_kernel` (its stage is done or will not run)."""
-    if km is not None and run_sync(km.is_alive)():
-        run_sync(km.shutdown_kernel)(now=True)
-
-
-class StageKernels:
-    """The kernels of a run's stage notebooks, each started while the previous stage runs.
-
-    :meth:`take` returns the kernel for the next stage (started earlier) and starts the one after it. Leaving
-    the ``with`` block shuts down a kernel that was started but not taken (the run stopped at a failure).
-
-    Parameters
-    ----------
-    notebooks : sequence of Path
-        The stage notebooks, in the order they run.
-    """
-
-    def __init__(self, notebooks: Sequence[Path]) -> None:
-        self._queue = list(notebooks)
-        self._pending: Any = None
-
-    def __enter__(self) -> StageKernels:
-        self._pending = self._start_next()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        stop_stage_kernel(self._pending)
-        self._pending = None
-
-    def take(self) -> Any:
-        """Return the started kernel of the next stage, and start the kernel of the stage after it."""
-        km, self._pending = self._pending, None
-        self._pending = self._start_next()
-        return km
-
-    def _start_next(self) -> Any:
-        if not self._queue:
-            return None
-        notebook = self._queue.pop(0)
-        return start_stage_kernel(notebook.parent, STAGE_WARM_IMPORTS.get(notebook.stem, ()))
 
 
 def execute_committed_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -710,6 +635,47 @@ def export_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, r
     return nb, notebook_to_html(nb, exporter, page_title(nb, region_code, with_code=True), language), None
 
 
+def warm_report_workers(workers: int) -> threading.Thread | None:
+    """Start the region reports' worker processes, and their imports, in a background thread.
+
+    joblib's default (loky) backend keeps its worker processes between calls, so workers started while the
+    stage notebooks run (one core mostly idle during stages 01, 02 and 06) are the ones
+    :func:`render_reports` then uses: their start and imports (about 1.5 s of CPU each) leave the reports'
+    busy time. Nothing is started under another backend (Dask: the cluster has its own workers). Join the
+    thread before rendering.
+
+    Parameters
+    ----------
+    workers : int
+        The reports' workers (:func:`render_reports`'s ``workers``).
+
+    Returns
+    -------
+    threading.Thread or None
+        The thread starting them; None when the active backend is not loky.
+    """
+    backend, _ = joblib.parallel.get_active_backend()
+    if not isinstance(backend, joblib.parallel.BACKENDS["loky"]):
+        return None
+
+    def warm() -> None:
+        joblib.Parallel(n_jobs=workers)(joblib.delayed(_import_report_stack)() for _ in range(workers))
+
+    thread = threading.Thread(target=warm, name="warm-report-workers", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_report_stack() -> int:
+    # Unpickling this function imports this module in the worker; render_chunk's own imports come next.
+    from papermill.iorw import load_notebook_node  # noqa: F401
+
+    from smartcity_analysis.reports.html import make_exporter
+
+    make_exporter()
+    return 0
+
+
 def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_codes: Sequence[str],
                  language: str) -> list[tuple[str, str | None, float]]:
     """Render the reports of ``region_codes`` on one warm kernel (one joblib task).
@@ -1121,7 +1087,7 @@ def _short_error(exc: BaseException) -> str:
 def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Path | None = None,
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
               language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
-              assessment_year: int | None = None) -> RunResult:
+              assessment_year: int | None = None, stage_kernels: StageKernels | None = None) -> RunResult:
     """Run a whole assessment round: stages 01-04 (03 and 04 at the same time) and 06, then one report per region.
 
     Parameters
@@ -1142,6 +1108,9 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         Show progress bars.
     assessment_year : int, optional
         The round's year (the cleaning stage's ``assessment_year``); default: the latest year present.
+    stage_kernels : StageKernels, optional
+        The stage kernels, already entered, for ``run_stages(notebooks_dir)`` (``smartcity run`` starts the
+        first one before it imports this module); by default the run starts its own.
 
     Returns
     -------
@@ -1165,9 +1134,10 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
-    stages = [notebooks_dir / name for name in (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK)]
+    stages = run_stages(notebooks_dir)
+    warming = warm_report_workers(max(1, workers or joblib.cpu_count()))
     with tqdm(total=len(stages), desc="stages", unit="stage", disable=not progress) as bar, \
-            StageKernels(stages) as kernels:
+            (stage_kernels if stage_kernels is not None else StageKernels(stages)) as kernels:
         for wave in stage_waves(stages, concurrent=CONCURRENT_STAGES if FOLDER_LOCKS else frozenset()):
             bar.set_postfix_str(" + ".join(notebook.stem for notebook in wave))
             outcomes = _run_wave(wave, reports_dir, pool, [kernels.take() for _ in wave])
@@ -1181,6 +1151,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
             if any(failure is not None for _, _, failure in outcomes):  # a failed stage ends the run
                 break
     batch = ReportBatch((), (), {})
+    if warming is not None:
+        warming.join()
     if all(name in executed for name in STAGE_NOTEBOOKS):  # a failed summary does not hold the reports back
         started = time.perf_counter()
         batch = render_reports(processed_dir, reports_dir, accepted_regions(processed_dir), workers, language,

@@ -121,3 +121,28 @@ def test_folder_lock_holds_a_writer_until_released(tmp_path):
     writer.join(30)
     assert written.is_set()
     assert list(pd.read_csv(tmp_path / notes.NOTES_FILE)["analysis"]) == ["x"]
+
+
+def _imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+def test_report_workers_warmed_during_the_stages_are_the_ones_the_reports_use():
+    import joblib
+    from joblib.externals.loky import get_reusable_executor
+
+    from smartcity_analysis.reports.runner import warm_report_workers
+
+    get_reusable_executor().shutdown(wait=True)  # no worker left by an earlier test: only the warm-up imports
+    thread = warm_report_workers(2)
+    assert thread is not None
+    thread.join(120)
+    assert not thread.is_alive()
+    # loky keeps its workers between calls: the next Parallel of the same size runs in the warmed processes,
+    # which already imported the report stack (nbconvert's exporter included).
+    seen = joblib.Parallel(n_jobs=2)(joblib.delayed(_imported)("smartcity_analysis.reports.html") for _ in range(8))
+    assert all(seen)
+    with joblib.parallel_config(backend="threading"):
+        assert warm_report_workers(2) is None  # another backend starts its own workers; nothing is warmed
