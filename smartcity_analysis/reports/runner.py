@@ -1088,7 +1088,7 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
               language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
               assessment_year: int | None = None, stage_kernels: StageKernels | None = None) -> RunResult:
-    """Run a whole assessment round: stages 01-04 (03 and 04 at the same time) and 06, then one report per region.
+    """Run a whole assessment round: stages 01-04 (03 and 04 at the same time), then 06 beside one report per region.
 
     Parameters
     ----------
@@ -1135,30 +1135,30 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
     stages = run_stages(notebooks_dir)
+    *pipeline, summary = stages  # the round summary comes last, and runs beside the region reports
     warming = warm_report_workers(max(1, workers or joblib.cpu_count()))
+    batch = ReportBatch((), (), {})
     with tqdm(total=len(stages), desc="stages", unit="stage", disable=not progress) as bar, \
             (stage_kernels if stage_kernels is not None else StageKernels(stages)) as kernels:
-        for wave in stage_waves(stages, concurrent=CONCURRENT_STAGES if FOLDER_LOCKS else frozenset()):
+        for wave in stage_waves(pipeline, concurrent=CONCURRENT_STAGES if FOLDER_LOCKS else frozenset()):
             bar.set_postfix_str(" + ".join(notebook.stem for notebook in wave))
             outcomes = _run_wave(wave, reports_dir, pool, [kernels.take() for _ in wave])
-            for notebook, (nb, seconds, failure) in zip(wave, outcomes, strict=True):
-                timings[notebook.stem] = seconds
-                if failure is not None:
-                    failures.append(failure)
-                else:
-                    executed[notebook.name] = nb
-                    bar.update()
+            for notebook, outcome in zip(wave, outcomes, strict=True):
+                _record_stage(notebook, outcome, timings, failures, executed, bar)
             if any(failure is not None for _, _, failure in outcomes):  # a failed stage ends the run
                 break
-    batch = ReportBatch((), (), {})
-    if warming is not None:
-        warming.join()
-    if all(name in executed for name in STAGE_NOTEBOOKS):  # a failed summary does not hold the reports back
-        started = time.perf_counter()
-        batch = render_reports(processed_dir, reports_dir, accepted_regions(processed_dir), workers, language,
-                               notebooks_dir / REPORT_NOTEBOOK, progress=progress)
-        timings["05_region_report"] = round(time.perf_counter() - started, 3)
-        failures.extend(batch.failures)
+        else:  # stages 01-04 done: the summary (06) and the reports read only what they wrote
+            bar.set_postfix_str(summary.stem)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary") as thread:
+                summary_run = thread.submit(_run_stage, summary, reports_dir, pool, kernels.take())
+                if warming is not None:
+                    warming.join()
+                started = time.perf_counter()
+                batch = render_reports(processed_dir, reports_dir, accepted_regions(processed_dir), workers,
+                                       language, notebooks_dir / REPORT_NOTEBOOK, progress=progress)
+                timings["05_region_report"] = round(time.perf_counter() - started, 3)
+                _record_stage(summary, summary_run.result(), timings, failures, executed, bar)
+            failures.extend(batch.failures)  # a failed summary does not hold the reports back
     exporter = make_exporter()
     for name, nb in executed.items():
         page = notebook_to_html(nb, exporter, page_title(nb, Path(name).stem), language)
@@ -1204,6 +1204,18 @@ def _run_wave(wave: Sequence[Path], reports_dir: Path, pool: Mapping[str, Any], 
         futures = [threads.submit(_run_stage, notebook, reports_dir, pool, km)
                    for notebook, km in zip(wave, kernels, strict=True)]
         return [future.result() for future in futures]
+
+
+def _record_stage(notebook: Path, outcome: tuple[nbformat.NotebookNode | None, float, Failure | None],
+                  timings: dict[str, float], failures: list[Failure], executed: dict[str, nbformat.NotebookNode],
+                  bar: Any) -> None:
+    nb, seconds, failure = outcome
+    timings[notebook.stem] = seconds
+    if failure is not None:
+        failures.append(failure)
+    else:
+        executed[notebook.name] = nb
+        bar.update()
 
 
 def _run_stage(notebook: Path, reports_dir: Path, pool: Mapping[str, Any], km: Any = None

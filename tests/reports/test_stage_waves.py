@@ -146,3 +146,23 @@ def test_report_workers_warmed_during_the_stages_are_the_ones_the_reports_use():
     assert all(seen)
     with joblib.parallel_config(backend="threading"):
         assert warm_report_workers(2) is None  # another backend starts its own workers; nothing is warmed
+
+
+def test_the_summary_does_not_hold_the_region_reports_back(tmp_path):
+    submissions, processed, notebooks, codes = _round(tmp_path)
+    reports = tmp_path / "reports"
+    # A summary that finishes only once a region's page exists: run before the reports, it would fail.
+    _stub(notebooks / SUMMARY_NOTEBOOK, {"processed_dir": "", "language": "id"}, f"""
+import pathlib, time
+page = pathlib.Path({str(reports / "html" / f"{codes[0]}.html")!r})
+deadline = time.monotonic() + {WAIT_SECONDS}
+while not page.exists():
+    if time.monotonic() > deadline:
+        raise RuntimeError("no region report while the summary ran")
+    time.sleep(0.05)
+""")
+    result = run_round(submissions, processed, reports, workers=1, quota=3, language="en",
+                       notebooks_dir=notebooks, progress=False)
+    assert result.exit_code == 0, result.failures
+    assert result.rendered == tuple(codes)
+    assert (reports / "notebooks" / SUMMARY_NOTEBOOK).exists() and "06_round_summary" in result.timings
