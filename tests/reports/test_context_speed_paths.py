@@ -8,6 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from smartcity_analysis import paths
 from smartcity_analysis.reports import labels as labels_module
 from smartcity_analysis.reports import region as region_module
 from smartcity_analysis.reports import tables as tables_module
@@ -23,6 +24,7 @@ from smartcity_analysis.reports.region import (
     round_lookups,
     row_of,
 )
+from smartcity_analysis.reports.runner import STAGE_NOTEBOOKS, declared_parameters, execute_stage, select_parameters
 from smartcity_analysis.reports.sections import REPORT_SECTIONS, render_sections
 from smartcity_analysis.reports.tables import (
     processed_version,
@@ -32,7 +34,18 @@ from smartcity_analysis.reports.tables import (
 )
 from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
-SAMPLE = tables_module.PROCESSED_DIR
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The bundled sample round's processed folder, written by stages 01-04 (a fresh clone has none)."""
+    folder = tmp_path_factory.mktemp("sample_processed")
+    executed = tmp_path_factory.mktemp("sample_notebooks")
+    pool = {"submissions_dir": str(paths.SAMPLE_SUBMISSIONS_DIR), "processed_dir": str(folder), "quota": 50,
+            "assessment_year": 0, "n_jobs": 1}
+    for name in STAGE_NOTEBOOKS:
+        notebook = paths.NOTEBOOKS_DIR / name
+        execute_stage(notebook, executed / name, select_parameters(pool, declared_parameters(notebook)))
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +134,9 @@ def test_accepted_changes_are_the_rows_of_the_accepted_submission():
         assert [dict(r) for r in accepted_changes(index_cleaning_log(older), submission)] == expected
 
 
-@pytest.mark.parametrize("folder", [SAMPLE, None], ids=["sample", "synthetic"])
-def test_prepared_lookups_match_the_per_region_scans(folder, processed, framework):
-    folder = folder or processed[0]
+@pytest.mark.parametrize("round_name", ["sample", "synthetic"])
+def test_prepared_lookups_match_the_per_region_scans(round_name, request, processed, framework):
+    folder = request.getfixturevalue("sample") if round_name == "sample" else processed[0]
     tables = read_processed_tables(folder)
     lookups = prepare_round(tables)
     profiles = tables["profiles"]
@@ -152,15 +165,15 @@ def test_every_context_equals_one_computed_with_caches_cleared(processed, framew
         assert _same_context(context, report_context(folder, code, language, framework)), (code, language)
 
 
-def test_sample_contexts_equal_ones_computed_with_caches_cleared(framework):
-    tables = read_processed_tables(SAMPLE)
+def test_sample_contexts_equal_ones_computed_with_caches_cleared(sample, framework):
+    tables = read_processed_tables(sample)
     with_paths = list(dict.fromkeys(tables["selection_paths"]["region_code"]))
     picked = with_paths[:3] + tables["ranking"]["region_code"].tolist()[:3]
-    warm = {(c, lang): report_context(SAMPLE, c, lang, framework) for c in picked for lang in ("id", "en")}
+    warm = {(c, lang): report_context(sample, c, lang, framework) for c in picked for lang in ("id", "en")}
     assert any(c.what_it_takes.paths for c in warm.values())  # the gap analysis is exercised
     for (code, language), context in warm.items():
         _clear_caches()
-        assert _same_context(context, report_context(SAMPLE, code, language, framework)), (code, language)
+        assert _same_context(context, report_context(sample, code, language, framework)), (code, language)
 
 
 def test_a_rewritten_processed_file_is_read_again(processed, tmp_path, framework):
