@@ -51,15 +51,13 @@ from tqdm.auto import tqdm
 
 from smartcity_analysis import paths
 from smartcity_analysis.outputs import FOLDER_LOCKS, remove_stale_temporaries, write_json, write_notebook, write_text
-from smartcity_analysis.reports.kernels import (  # noqa: F401 - STAGE_WARM_IMPORTS, start_stage_kernel: the runner's API
+from smartcity_analysis.reports.kernels import (
     KERNEL_ARGUMENTS,
     KERNEL_NAME,
     STAGE_NOTEBOOKS,
-    STAGE_WARM_IMPORTS,
     SUMMARY_NOTEBOOK,
     StageKernels,
     run_stages,
-    start_stage_kernel,
     stop_stage_kernel,
 )
 from smartcity_analysis.reports.language import normalise_region_code, validate_language
@@ -168,8 +166,9 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
     cwd : str or Path, optional
         Working directory of the kernel; defaults to the notebook's folder.
     km : jupyter_client.AsyncKernelManager, optional
-        A kernel already started for this notebook (:func:`start_stage_kernel`, with the same ``cwd``); the
-        caller shuts it down. By default papermill starts one and shuts it down.
+        A kernel already started for this notebook
+        (:func:`~smartcity_analysis.reports.kernels.start_stage_kernel`, with the same ``cwd``); the caller
+        shuts it down. By default papermill starts one and shuts it down.
 
     Returns
     -------

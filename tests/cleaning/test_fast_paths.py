@@ -24,11 +24,9 @@ from smartcity_analysis import outputs
 from smartcity_analysis.cleaning.parse import (
     CHANGE_COLUMNS,
     FieldSpec,
-    Vocabulary,
     common_number_outcomes,
     describe_change,
     distinct_cells,
-    field_specs,
     form_readings,
     number_forms,
     number_readings,
@@ -72,16 +70,6 @@ AMOUNT = st.builds(lambda prefix, number, unit, pad: f"{pad}{prefix}{number}{uni
                    st.sampled_from(["", " ", "  "]))
 NOISE = st.text(st.sampled_from(list("0123456789.,%-+ RpIDjtMm\u00a0٣\t")), max_size=10)
 CELL = st.one_of(NUMBER_TEXT, AMOUNT, NOISE, st.sampled_from(HOSTILE))
-
-
-@pytest.fixture(scope="module")
-def specs(framework):
-    return field_specs(framework)
-
-
-@pytest.fixture(scope="module")
-def vocab(framework):
-    return Vocabulary.from_framework(framework)
 
 
 def per_value(cells, spec, vocab):

@@ -5,26 +5,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from smartcity_analysis.cleaning.parse import (
-    Vocabulary,
     apply_consistency_rules,
     canonical_text,
     describe_change,
-    field_specs,
     number_readings,
     parse_frame,
     parse_value,
     to_typed,
 )
-
-
-@pytest.fixture(scope="module")
-def specs(framework):
-    return field_specs(framework)
-
-
-@pytest.fixture(scope="module")
-def vocab(framework):
-    return Vocabulary.from_framework(framework)
 
 
 def parse(field, raw, specs, vocab):
