@@ -24,6 +24,7 @@ from smartcity_analysis.index.stats import (
     column_kurt,
     column_skew,
     column_skew_kurt,
+    column_skew_kurt_bounded,
     indicator_statistics,
     unit_statistics,
 )
@@ -330,9 +331,17 @@ def _treat_one(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray
 def _passes_columns(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_passes` of every column of ``x`` at once (F-ordered, so each column sums as it does alone).
 
-    Returns whether each column passes and its skewness.
+    Returns whether each column passes and its skewness. The moments are taken by
+    :func:`~smartcity_analysis.index.stats.column_skew_kurt_bounded`; the few columns whose skewness or
+    kurtosis lies within its bound of a threshold (or whose skewness, which picks the side to treat, lies
+    within its bound of zero) are recomputed exactly, so every decision is the one the exact moments give.
     """
-    sk, kt = column_skew_kurt(x)
+    sk, kt, sk_bound, kt_bound = column_skew_kurt_bounded(x)
+    unsure = ((np.abs(np.abs(sk) - spec.skew_thresh) <= sk_bound) | (np.abs(sk) <= sk_bound)
+              | (np.abs(kt - spec.kurt_thresh) <= kt_bound))
+    if unsure.any():
+        idx = np.flatnonzero(unsure)
+        sk[idx], kt[idx] = column_skew_kurt(np.asfortranarray(x[:, idx]))
     return np.isnan(sk) | np.isnan(kt) | (np.abs(sk) < spec.skew_thresh) | (kt < spec.kurt_thresh), sk
 
 

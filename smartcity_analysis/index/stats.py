@@ -100,6 +100,45 @@ def column_skew_kurt(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _skew(n, m2, np.nansum(dev**3, axis=0)), _kurt(n, m2, np.nansum(dev**4, axis=0))
 
 
+def column_skew_kurt_bounded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return :func:`column_skew_kurt` of each column to within a bound, and the bounds, about 10x faster.
+
+    The third and fourth powers of the deviations are taken as products (``d2 * d``, ``d2 * d2``, with ``d2``
+    the squares both functions share) rather than by ``pow``, which is most of the cost of the exact
+    function; everything else is the same operations in the same order. Each product is within 3 units in
+    the last place of the power, and each column's sums, pairwise or not, add at most ``rows`` roundings of
+    terms no larger than the column's ``m2 ** 1.5`` (``m2 ** 2``); so the skewness differs from the exact one
+    by at most ``16 * eps * rows ** 1.5`` (times its small-sample factor, below 2.5) and the kurtosis by at
+    most ``16 * eps * rows ** 2`` times its factor ``(n + 1)(n - 1) / ((n - 2)(n - 3))``, plus a few
+    roundings of the value itself. A caller that compares the values with thresholds decides exactly when
+    it recomputes, with :func:`column_skew_kurt`, the columns that fall within the bound of a threshold.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        2-D array, units in rows, indicators in columns (F-ordered, as for :func:`column_skew_kurt`).
+
+    Returns
+    -------
+    skew, kurt, skew_bound, kurt_bound : numpy.ndarray
+        One value per column; ``|skew - exact skew| <= skew_bound``, and the same for the kurtosis (NaN in
+        the same columns as the exact values).
+    """
+    x = np.atleast_2d(np.asarray(values, dtype=float))
+    n = np.sum(~np.isnan(x), axis=0).astype(float)
+    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    squares = dev**2
+    m2 = np.nansum(squares, axis=0)
+    skew = _skew(n, m2, np.nansum(squares * dev, axis=0))
+    kurt = _kurt(n, m2, np.nansum(squares * squares, axis=0))
+    eps, rows = np.finfo(float).eps, float(max(x.shape[0], 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n >= 4, (n + 1) * (n - 1) / ((n - 2) * (n - 3)), np.inf)
+    skew_bound = 16 * eps * rows**1.5 * 2.5 + 8 * eps * np.abs(skew)
+    kurt_bound = 16 * eps * rows**2 * factor + 8 * eps * np.abs(kurt)
+    return skew, kurt, skew_bound, kurt_bound
+
+
 def _n_distinct(frame: pd.DataFrame) -> pd.Series:
     return frame.nunique(dropna=True)
 

@@ -37,6 +37,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from joblib.externals.loky import get_reusable_executor
 
 from smartcity_analysis.config import Framework
 from smartcity_analysis.selection.ranking import SelectionParams, rank_rows, select_top
@@ -1118,10 +1119,18 @@ def _dealt(items: Sequence[Any], n_jobs: int) -> list[list[Any]]:
 
 
 def _in_parallel(function: Any, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Return ``function`` of each argument tuple, in order: in processes (joblib) when there are several."""
+    """Return ``function`` of each argument tuple, in order; with several, all but the first in processes.
+
+    The other parts go to joblib's reusable worker processes (loky) as soon as this is called, and the first
+    runs here meanwhile: a process waiting on its workers would leave a core's worth of work to a process
+    that must start and import the package first.
+    """
     if len(arguments) == 1:
         return [function(*arguments[0])]
-    return list(joblib.Parallel(n_jobs=len(arguments))(joblib.delayed(function)(*a) for a in arguments))
+    executor = get_reusable_executor(max_workers=len(arguments) - 1)
+    futures = [executor.submit(function, *a) for a in arguments[1:]]
+    first = function(*arguments[0])
+    return [first, *(future.result() for future in futures)]
 
 
 def practical_paths(result: GapResult, per_region: int = 2, n: int = 12) -> pd.DataFrame:

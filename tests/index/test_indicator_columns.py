@@ -124,3 +124,75 @@ def test_skewness_and_kurtosis_together_equal_each_alone():
     skew, kurt = column_skew_kurt(columns)
     np.testing.assert_array_equal(skew, column_skew(columns))
     np.testing.assert_array_equal(kurt, column_kurt(columns))
+
+
+@pytest.mark.parametrize("n_units", [4, 9, 88, 514, 3000])
+def test_bounded_moments_lie_within_their_bounds(n_units):
+    from smartcity_analysis.index.stats import column_skew_kurt, column_skew_kurt_bounded
+
+    columns = np.asfortranarray(skewed_columns(n_units + 1, n_units, 120))
+    exact_skew, exact_kurt = column_skew_kurt(columns)
+    skew, kurt, skew_bound, kurt_bound = column_skew_kurt_bounded(columns)
+    np.testing.assert_array_equal(np.isnan(skew), np.isnan(exact_skew))
+    np.testing.assert_array_equal(np.isnan(kurt), np.isnan(exact_kurt))
+    finite = ~np.isnan(exact_skew)
+    assert (np.abs(skew - exact_skew)[finite] <= skew_bound[finite]).all()
+    finite = ~np.isnan(exact_kurt)
+    assert (np.abs(kurt - exact_kurt)[finite] <= kurt_bound[finite]).all()
+    assert (skew_bound[finite] < 1e-6).all() and (kurt_bound[finite] < 1e-6).all()  # tight enough to matter
+
+
+def _on_the_threshold(base: np.ndarray, moment: int, threshold: float) -> np.ndarray | None:
+    """``base`` with its last value moved (by bisection) onto ``threshold`` of the column's exact moment.
+
+    None when no value above the others' largest brings the moment across the threshold.
+    """
+    from smartcity_analysis.index.stats import column_skew_kurt
+
+    def value(last: float) -> float:
+        column = base.copy()
+        column[-1] = last
+        return float(column_skew_kurt(column[:, None])[moment][0])
+
+    low, high = float(np.nanmax(base[:-1])), float(np.nanmax(base[:-1])) * 1e3
+    if not value(low) < threshold < value(high):
+        return None
+    for _ in range(200):
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        low, high = (middle, high) if value(middle) < threshold else (low, middle)
+    column = base.copy()
+    column[-1] = low
+    return column
+
+
+def test_columns_on_a_threshold_are_decided_by_the_exact_moments():
+    from smartcity_analysis.index.engine import _passes, _passes_columns
+    from smartcity_analysis.index.stats import column_skew_kurt_bounded
+
+    rng = np.random.default_rng(7)
+    columns, moments = [], []
+    while len(columns) < 240:
+        # The skewness brought onto its threshold, then the kurtosis onto its own.
+        moment, threshold = (0, SPEC.skew_thresh) if len(columns) % 2 == 0 else (1, SPEC.kurt_thresh)
+        base = rng.lognormal(0, 0.3, 60) if moment == 0 else rng.uniform(1, 2, 60)
+        column = _on_the_threshold(base, moment, threshold)
+        if column is not None:
+            columns.append(column)
+            moments.append(moment)
+    matrix = np.asfortranarray(np.column_stack(columns))
+    on_skew = np.array(moments) == 0
+    skew, kurt, skew_bound, kurt_bound = column_skew_kurt_bounded(matrix)
+    fast = np.where(on_skew, skew, kurt)
+    thresholds = np.where(on_skew, SPEC.skew_thresh, SPEC.kurt_thresh)
+    assert (np.abs(fast - thresholds) <= np.where(on_skew, skew_bound, kurt_bound)).all()  # all within the bound
+    exact = np.array([_passes(matrix[:, j].copy(), SPEC)[1 + moments[j]] for j in range(matrix.shape[1])])
+    # The fast moments alone would put some columns on the wrong side of their threshold ...
+    assert ((fast < thresholds) != (exact < thresholds)).sum() >= 3
+    # ... and every decision is still the exact one.
+    passing, _ = _passes_columns(matrix, SPEC)
+    np.testing.assert_array_equal(passing, [_passes(matrix[:, j].copy(), SPEC)[0] for j in range(matrix.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(treat_columns(matrix, SPEC), one_by_one(matrix))
