@@ -395,7 +395,10 @@ def tree_levels(matrix: np.ndarray, tree: Tree, aggregate: str, weights: np.ndar
     weights = tree.nominal_weights if weights is None else np.asarray(weights, float)
     values = {code: matrix[..., i] for i, code in enumerate(tree.indicator_codes)}
     for step in tree.steps:
-        child = np.stack([values[c] for c in step.child_codes], axis=-1)
+        if tuple(step.child_codes) == tuple(tree.indicator_codes):  # the matrix itself, as stacking would copy it
+            child = np.ascontiguousarray(matrix, dtype=float)
+        else:
+            child = np.stack([values[c] for c in step.child_codes], axis=-1)
         has = ~np.isnan(child)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(has, child if aggregate == "arithmetic" else np.log(np.where(has, child, 0.0) + 1.0),
