@@ -965,9 +965,10 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
     regions : sequence of str, optional
         Compute paths for these regions only (all outside the selection by default).
     n_jobs : int, default 1
-        Processes (joblib) for the searches and the robustness of the paths, used from
-        :data:`PARALLEL_MIN_REGIONS` regions outside the selection (-1: one per core). The result does not
-        depend on it: every region's search and every path's robustness is computed alone.
+        Processes for the searches and the robustness of the paths, used from :data:`PARALLEL_MIN_REGIONS`
+        regions outside the selection (-1: one per core): this one and ``n_jobs - 1`` of joblib's reusable
+        (loky) workers. The result does not depend on it: every region's search and every path's robustness
+        is computed alone.
 
     Returns
     -------
