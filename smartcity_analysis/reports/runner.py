@@ -10,7 +10,7 @@ regions, resetting the namespace (``%reset -f``) before each one. Starting a ker
 is most of the cost of a report, so this is several times faster than one kernel per region. A region's cells
 are sent without waiting for each other, and the next region is sent before the current one's outputs are
 read (:class:`WarmKernel`), so the kernel never waits for the client; pages are written without nbconvert's
-BeautifulSoup pass, byte for byte as with it (:class:`PageExporter`). Because the
+BeautifulSoup pass, byte for byte as with it (:class:`~smartcity_analysis.reports.html.PageExporter`). Because the
 fan-out goes through :class:`joblib.Parallel`, ``joblib.parallel_config(backend="dask")`` hands it to a
 Dask cluster (see ``docs/runner.md``).
 """
@@ -23,7 +23,6 @@ import functools
 import hashlib
 import html as html_lib
 import importlib.metadata
-import logging
 import math
 import platform
 import re
@@ -40,10 +39,6 @@ import joblib
 import nbformat
 import pandas as pd
 import zmq
-from bs4 import BeautifulSoup
-from bs4.builder import HTMLTreeBuilder
-from bs4.dammit import EntitySubstitution, UnicodeDammit
-from bs4.element import nonwhitespace_re
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
@@ -75,7 +70,6 @@ CELL_TIMEOUT_SECONDS = 600
 MAX_CHUNK_SIZE = 260
 PROGRESS_POLL_SECONDS = 0.25
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
-_LOG = logging.getLogger(__name__)
 PACKAGES = ("smartcity-analysis", "pandas", "numpy", "matplotlib", "jinja2", "joblib", "papermill", "nbclient",
             "nbconvert", "nbformat", "ipykernel", "scikit-learn", "scipy")
 
@@ -687,7 +681,7 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
     """
     from papermill.iorw import load_notebook_node
 
-    from smartcity_analysis.reports.html import make_exporter
+    from smartcity_analysis.reports.html import PageExporter, make_exporter
 
     template = load_notebook_node(notebook)  # papermill's reader adds the metadata it expects (tags)
     exporter = PageExporter(make_exporter())
@@ -756,202 +750,6 @@ def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, c
     if html is not None:
         write_text(html_path, html)
     return code, error, time.perf_counter() - started
-
-
-# --- Pages without nbconvert's second pass -----------------------------------------------------------------
-class PageExporter:
-    """nbconvert's HTML exporter without its BeautifulSoup pass over every page: the same bytes, much faster.
-
-    ``HTMLExporter.from_notebook_node`` renders its template, then parses the result with BeautifulSoup
-    (``html.parser``) to give images without alt text one and JupyterLab cells a ``tabindex``, and writes it
-    out again, which normalises the markup: attributes sorted and double-quoted, void tags closed,
-    whitespace-only text collapsed, character references resolved. With a report's map of 514 dots that pass
-    is about 35 ms of a page's 40. :func:`soup_markup` does the same normalisation directly for plain markup,
-    which is what reports are made of, and gives up on anything else (scripts, styles, comments, an image
-    without alt text, JupyterLab cells, markup that is not well nested), which then takes nbconvert's path.
-    The first page is produced both ways and compared; if they differ, every page takes nbconvert's path.
-
-    Parameters
-    ----------
-    exporter : HTMLExporter
-        From :func:`smartcity_analysis.reports.html.make_exporter`; used for the template and as the fallback.
-    """
-
-    MAX_CACHED_PIECES = 50_000
-
-    def __init__(self, exporter: Any) -> None:
-        self.exporter = exporter
-        self.lean = True
-        self.checked = False
-        self._pieces: dict[str, tuple[str, str, str]] = {}
-
-    def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
-                           **kw: Any) -> tuple[str, dict[str, Any]]:
-        """Convert a notebook to HTML, as ``HTMLExporter.from_notebook_node`` does."""
-        if not self.lean:
-            return self.exporter.from_notebook_node(nb, resources, **kw)
-        if len(self._pieces) > self.MAX_CACHED_PIECES:
-            self._pieces.clear()
-        markup, rendered_resources = template_markup(self.exporter, nb, copy.copy(resources), **kw)
-        page = soup_markup(markup, self._pieces)
-        if page is None:
-            return self.exporter.from_notebook_node(nb, resources, **kw)
-        if not self.checked:
-            self.checked = True
-            expected = self.exporter.from_notebook_node(nb, resources, **kw)
-            if expected[0] != page:
-                _LOG.warning("Pages differ from nbconvert's; exporting every page with nbconvert.")
-                self.lean = False
-                return expected
-        return page, rendered_resources
-
-
-def template_markup(exporter: Any, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
-                    **kw: Any) -> tuple[str, dict[str, Any]]:
-    """Return what ``HTMLExporter.from_notebook_node`` (nbconvert 7) renders before its BeautifulSoup pass."""
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-
-    langinfo = nb.metadata.get("language_info", {})
-    lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-    highlight_code = exporter.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=exporter))
-    resources = exporter._init_resources(resources)
-    filter_data_type = WidgetsDataTypeFilter(notebook_metadata=exporter._nb_metadata, parent=exporter,
-                                             resources=resources)
-    exporter.register_filter("highlight_code", highlight_code)
-    exporter.register_filter("filter_data_type", filter_data_type)
-    return TemplateExporter.from_notebook_node(exporter, nb, resources, **kw)
-
-
-_SPACE = "[ \t\n\r\f]"
-_TAG = re.compile(rf'(/?)([a-zA-Z][a-zA-Z0-9]*)((?:{_SPACE}+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:="[^"<>]*")?)*)'
-                  rf'{_SPACE}*(/?)>')
-_ATTRIBUTE = re.compile(rf'{_SPACE}+([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
-_REFERENCE = re.compile(r"&(?:#([0-9]+)|#[xX]([0-9a-fA-F]+)|([a-zA-Z][a-zA-Z0-9]*));")
-_LAB_CELLS = re.compile("jp-notebook", re.I)
-_VOID_TAGS = frozenset(HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS)
-_LIST_ATTRIBUTES = HTMLTreeBuilder.DEFAULT_CDATA_LIST_ATTRIBUTES
-# Tags whose content BeautifulSoup, or some version of html.parser, treats other than as plain markup.
-_SPECIAL_TAGS = frozenset({
-    *HTMLTreeBuilder.DEFAULT_STRING_CONTAINERS, *HTMLTreeBuilder.DEFAULT_PRESERVE_WHITESPACE_TAGS,
-    "meta", "script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"})
-_TEXT_ONLY_TAGS = frozenset({"title"})  # newer html.parser versions read its content as text: keep it plain
-
-
-class _NotPlain(Exception):
-    """Markup that :func:`soup_markup` leaves to BeautifulSoup."""
-
-
-def soup_markup(markup: str, pieces: dict[str, tuple[str, str, str]] | None = None) -> str | None:
-    """Return ``str(BeautifulSoup(markup, "html.parser"))`` for plain, well-nested markup, else None.
-
-    Plain markup: tags with double-quoted or bare attributes, closed in order (void tags need no end tag),
-    text with character references that end in ``;``; no comment, declaration, script, style, ``pre`` or
-    ``textarea``. None also when nbconvert's pass would change more than the form: an image without alt
-    text, a JupyterLab cell.
-
-    Parameters
-    ----------
-    markup : str
-        What nbconvert's template rendered.
-    pieces : dict, optional
-        A cache of pieces (a tag and the text after it) already written, shared between pages: a report's
-        map repeats on every page.
-    """
-    if any(c in markup for c in ("jp-", "JP-", "Jp-", "jP-")) and _LAB_CELLS.search(markup):
-        return None
-    pieces = {} if pieces is None else pieces
-    head, *rest = markup.split("<")
-    written: list[str] = []
-    open_tags: list[str] = []
-    try:
-        written.append(_soup_text(head) if head else "")
-        for raw in rest:
-            piece = pieces.get(raw)
-            if piece is None:
-                piece = pieces[raw] = _soup_piece(raw)
-            text, opens, closes = piece
-            if closes:
-                if not open_tags or open_tags.pop() != closes:
-                    return None
-            elif open_tags and open_tags[-1] in _TEXT_ONLY_TAGS:
-                return None  # an element inside a title
-            if opens:
-                open_tags.append(opens)
-            written.append(text)
-    except _NotPlain:
-        return None
-    return None if open_tags else "".join(written)
-
-
-def _soup_piece(raw: str) -> tuple[str, str, str]:
-    """Write a tag and the text after it (``raw`` follows a "<") as BeautifulSoup does.
-
-    Returns the piece written, the name of the element it opens and of the element it closes ("" if none).
-    """
-    match = _TAG.match(raw)
-    if match is None:
-        raise _NotPlain("a '<' that starts no tag")
-    closing, name, attributes, empty = match.groups()
-    name, text = name.lower(), raw[match.end():]
-    if name in _SPECIAL_TAGS:
-        raise _NotPlain(f"a {name} element")
-    if closing:
-        if attributes or empty:
-            raise _NotPlain("an end tag with attributes")
-        return f"</{name}>{_soup_text(text) if text else ''}", "", name
-    if name in _TEXT_ONLY_TAGS and "&" in text:
-        raise _NotPlain(f"a reference in a {name}")
-    attributes = _soup_attributes(name, attributes)
-    text = _soup_text(text) if text else ""
-    if name in _VOID_TAGS:
-        return f"<{name}{attributes}/>{text}", "", ""
-    if empty:  # <circle .../>: html.parser opens and closes it
-        return f"<{name}{attributes}></{name}>{text}", "", ""
-    return f"<{name}{attributes}>{text}", name, ""
-
-
-def _soup_text(text: str) -> str:
-    """Write text as BeautifulSoup does: references resolved, ``&<>`` escaped, blank text one space or newline."""
-    if "&" in text:
-        pieces, at = [], 0
-        for match in _REFERENCE.finditer(text):
-            if "&" in text[at:match.start()]:
-                raise _NotPlain("a bare ampersand")
-            decimal, hexadecimal, name = match.groups()
-            if name is not None:
-                character = EntitySubstitution.HTML_ENTITY_TO_CHARACTER.get(name)
-                if character is None:
-                    raise _NotPlain(f"unknown reference {name}")
-            else:
-                number = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
-                character = UnicodeDammit.numeric_character_reference(number)[0]
-            pieces += [text[at:match.start()], character]
-            at = match.end()
-        if "&" in text[at:]:
-            raise _NotPlain("a bare ampersand")
-        text = "".join(pieces) + text[at:]
-    elif ">" not in text and text.strip(BeautifulSoup.ASCII_SPACES):
-        return text  # nothing to resolve or escape
-    if not text.strip(BeautifulSoup.ASCII_SPACES):
-        return "\n" if "\n" in text else " "
-    return EntitySubstitution.substitute_xml(text)
-
-
-def _soup_attributes(name: str, markup: str) -> str:
-    """Write a start tag's attributes as BeautifulSoup does: sorted, class lists tidied, quoted."""
-    values: dict[str, str] = {}
-    for match in _ATTRIBUTE.finditer(markup):
-        values[match.group(1).lower()] = html_lib.unescape(match.group(2)) if match.group(2) else ""
-    if name == "img" and "alt" not in values:
-        raise _NotPlain("an image without alt text")  # nbconvert would add one
-    lists = _LIST_ATTRIBUTES["*"] | _LIST_ATTRIBUTES.get(name, set())
-    pieces = []
-    for key in sorted(values):
-        value = " ".join(nonwhitespace_re.findall(values[key])) if key in lists else values[key]
-        pieces.append(f" {key}={EntitySubstitution.quoted_attribute_value(EntitySubstitution.substitute_xml(value))}")
-    return "".join(pieces)
 
 
 def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_codes: Iterable[Any],

@@ -16,19 +16,23 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from papermill.iorw import load_notebook_node
 
 from smartcity_analysis import paths
-from smartcity_analysis.reports.html import make_exporter, normalise_notebook, notebook_to_html
+from smartcity_analysis.reports.html import (
+    PageExporter,
+    make_exporter,
+    normalise_notebook,
+    notebook_to_html,
+    soup_markup,
+    template_markup,
+)
 from smartcity_analysis.reports.runner import (
     KERNEL_ARGUMENTS,
     REPORT_NOTEBOOK,
-    PageExporter,
     WarmKernel,
     _short_error,
     page_title,
     parameterize_region,
     render_chunk,
     run_regions,
-    soup_markup,
-    template_markup,
 )
 from smartcity_analysis.synthetic.processed import write_synthetic_processed
 
@@ -186,11 +190,11 @@ def test_pages_are_nbconverts_byte_for_byte(executed_reports):
 
 
 def test_a_page_that_differs_from_nbconverts_turns_the_fast_path_off(executed_reports, monkeypatch):
-    from smartcity_analysis.reports import runner
+    from smartcity_analysis.reports import html
 
     code, language, nb = executed_reports[0]
     exporter = make_exporter()
-    monkeypatch.setattr(runner, "soup_markup", lambda markup, tags=None: markup)  # not what nbconvert writes
+    monkeypatch.setattr(html, "soup_markup", lambda markup, tags=None: markup)  # not what nbconvert writes
     lean = PageExporter(exporter)
     assert lean.from_notebook_node(nb)[0] == exporter.from_notebook_node(nb)[0]
     assert not lean.lean
