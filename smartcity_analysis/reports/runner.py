@@ -23,6 +23,7 @@ import functools
 import hashlib
 import html as html_lib
 import importlib.metadata
+import logging
 import math
 import platform
 import re
@@ -31,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,7 @@ CELL_TIMEOUT_SECONDS = 600
 MAX_CHUNK_SIZE = 260
 PROGRESS_POLL_SECONDS = 0.25
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
+_LOG = logging.getLogger(__name__)
 PACKAGES = ("smartcity-analysis", "pandas", "numpy", "matplotlib", "jinja2", "joblib", "papermill", "nbclient",
             "nbconvert", "nbformat", "ipykernel", "scikit-learn", "scipy")
 
@@ -225,6 +228,11 @@ WARM_KERNEL_LOGGER = '--IPKernelApp.logging_config={"loggers": {"IPKernelApp": {
 REGIONS_IN_FLIGHT = 2
 # What a region's execution may raise; any of them fails that region only.
 REGION_ERRORS = (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError)
+# A report kernel that dies or hangs while it starts is replaced by a new one, on new ports, up to this many
+# starts in all. jupyter_client chooses a kernel's ports and releases them for the kernel to bind; another
+# process starting at the same moment can take one in between (jupyter/jupyter_client#276), and the kernel
+# then exits before it replies.
+KERNEL_START_ATTEMPTS = 3
 # How often a kernel that sends nothing is checked for being alive (nbclient checks once a second too).
 ALIVE_CHECK_SECONDS = 1.0
 # At most this many messages are read from one socket before the timeouts and the kernel are checked again.
@@ -693,11 +701,58 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
     with ThreadPoolExecutor(max_workers=1) as writer:
         finished = []
         while pending:
-            with kernel.client.setup_kernel(cwd=kernel.cwd):
-                for nb, error, code, started in run_regions(kernel, template, pending, language, processed_dir):
-                    finished.append(writer.submit(_write_region, nb, error, exporter, code, language,
-                                                  report_outputs(reports_dir, code), started))
+            try:
+                with kernel_session(kernel):
+                    for nb, error, code, started in run_regions(kernel, template, pending, language,
+                                                                processed_dir):
+                        finished.append(writer.submit(_write_region, nb, error, exporter, code, language,
+                                                      report_outputs(reports_dir, code), started))
+            except KernelStartError as exc:  # the chunk's other regions fail with the reason; the run goes on
+                outcomes = [future.result() for future in finished]
+                return outcomes + [(code, str(exc), 0.0) for code in pending]
         return [future.result() for future in finished]
+
+
+class KernelStartError(RuntimeError):
+    """A report kernel did not start in :data:`KERNEL_START_ATTEMPTS` attempts."""
+
+
+@contextmanager
+def kernel_session(kernel: WarmKernel, attempts: int = KERNEL_START_ATTEMPTS) -> Iterator[None]:
+    """Start ``kernel``'s kernel (nbclient's ``setup_kernel``) for the block, and shut it down after.
+
+    A kernel that fails to start is cleaned up by nbclient, which forgets its manager, so the next attempt
+    starts a new kernel on new ports.
+
+    Raises
+    ------
+    KernelStartError
+        When ``attempts`` starts all failed; it names the last error.
+    """
+    with ExitStack() as stack:
+        for attempt in range(1, attempts + 1):
+            try:
+                stack.enter_context(kernel.client.setup_kernel(cwd=kernel.cwd))
+                break
+            except Exception as exc:  # noqa: BLE001 - whatever stopped the start, a new kernel is tried
+                _forget_kernel(kernel.client)
+                if attempt == attempts:
+                    raise KernelStartError(f"the report kernel did not start ({attempts} attempts): "
+                                           f"{_short_error(exc)}") from exc
+        yield
+
+
+def _forget_kernel(client: NotebookClient) -> None:
+    """Stop what is left of a kernel that failed to start, and drop its manager: the next one gets new ports."""
+    km = client.km
+    if km is not None:
+        try:
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)
+            run_sync(km.cleanup_resources)()
+        except Exception:  # noqa: BLE001 - a kernel already gone leaves nothing to stop
+            _LOG.debug("a kernel that failed to start could not be stopped", exc_info=True)
+    client.km, client.kc = None, None
 
 
 def run_regions(kernel: WarmKernel, template: nbformat.NotebookNode, pending: deque[str], language: str,

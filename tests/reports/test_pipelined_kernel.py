@@ -153,6 +153,49 @@ def test_a_dead_kernel_fails_its_region_and_a_new_one_takes_the_rest(tmp_path):
     assert pid("0001") != pid("0003") == pid("0004")
 
 
+def _kernels_that_die_while_starting(monkeypatch, deaths):
+    """Make the first ``deaths`` report kernels exit before they reply, as one whose port was taken does."""
+    original = NotebookClient.start_new_kernel_client
+    started = []
+
+    def start(self):
+        started.append(self.km.provisioner.process.pid)
+        if len(started) <= deaths:
+            self.km.provisioner.process.kill()
+        return original(self)
+
+    monkeypatch.setattr(NotebookClient, "start_new_kernel_client", start)
+    return started
+
+
+def test_a_kernel_that_dies_while_starting_is_replaced_by_one_that_starts(tmp_path, monkeypatch):
+    path, _ = _parameterised_stub([new_code_cell("print(region_code)")], tmp_path)
+    reports = tmp_path / "reports"
+    for sub in ("notebooks", "html"):
+        (reports / sub).mkdir(parents=True)
+    started = _kernels_that_die_while_starting(monkeypatch, deaths=1)
+    done = render_chunk(str(path), "", str(reports), ["0001", "0002"], "id")
+    assert sorted((code, error) for code, error, _ in done) == [("0001", None), ("0002", None)]
+    assert len(set(started)) == 2  # the dead kernel, then a new process
+    assert sorted(p.name for p in (reports / "html").iterdir()) == ["0001.html", "0002.html"]
+
+
+def test_a_kernel_that_never_starts_fails_its_regions_with_the_reason(tmp_path, monkeypatch):
+    from smartcity_analysis.reports.runner import KERNEL_START_ATTEMPTS
+
+    path, _ = _parameterised_stub([new_code_cell("print(region_code)")], tmp_path)
+    reports = tmp_path / "reports"
+    for sub in ("notebooks", "html"):
+        (reports / sub).mkdir(parents=True)
+    started = _kernels_that_die_while_starting(monkeypatch, deaths=KERNEL_START_ATTEMPTS)
+    done = render_chunk(str(path), "", str(reports), ["0001", "0002"], "id")  # returns: the run goes on
+    assert len(started) == KERNEL_START_ATTEMPTS
+    assert [code for code, _, _ in done] == ["0001", "0002"]
+    assert all(error.startswith(f"the report kernel did not start ({KERNEL_START_ATTEMPTS} attempts): ")
+               for _, error, _ in done)
+    assert not list((reports / "html").iterdir())
+
+
 def test_a_cell_that_runs_too_long_times_out_as_before(tmp_path):
     cells = [new_code_cell("import time\ntime.sleep(3 if region_code == '0001' else 0)"),
              new_code_cell("print('after')")]
