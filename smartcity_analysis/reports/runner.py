@@ -685,7 +685,8 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
     -------
     list of (region_code, error message or None, seconds)
         One entry per region. A failing region does not stop the chunk; if the kernel dies, a new one is
-        started for the remaining regions.
+        started for the remaining regions; if no kernel starts (:func:`kernel_session`), they fail with the
+        reason.
     """
     from papermill.iorw import load_notebook_node
 
@@ -721,8 +722,8 @@ class KernelStartError(RuntimeError):
 def kernel_session(kernel: WarmKernel, attempts: int = KERNEL_START_ATTEMPTS) -> Iterator[None]:
     """Start ``kernel``'s kernel (nbclient's ``setup_kernel``) for the block, and shut it down after.
 
-    A kernel that fails to start is cleaned up by nbclient, which forgets its manager, so the next attempt
-    starts a new kernel on new ports.
+    What is left of a kernel that fails to start is stopped and its manager dropped (``_forget_kernel``), so
+    the next attempt starts a new kernel on new ports.
 
     Raises
     ------
