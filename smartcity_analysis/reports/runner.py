@@ -178,6 +178,9 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
         When a parameter is not declared.
     papermill.PapermillExecutionError
         When a cell fails (the partly executed notebook is still written to ``output``).
+    RuntimeError, TimeoutError
+        When the kernel died or did not start :data:`KERNEL_START_ATTEMPTS` times; before that, the stage runs
+        again from its start on a new kernel (a stage only writes whole files, so a rerun gives the same ones).
     """
     import papermill
 
@@ -185,13 +188,20 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
 
     check_parameters(notebook, parameters)
     notebook = Path(notebook)
-    try:
-        executed = papermill.execute_notebook(
-            str(notebook), None, parameters=dict(parameters), kernel_name=KERNEL_NAME, progress_bar=False,
-            cwd=str(cwd or notebook.parent), execution_timeout=CELL_TIMEOUT_SECONDS,
-            extra_arguments=list(KERNEL_ARGUMENTS), km=km)
-    except papermill.PapermillExecutionError:
-        raise
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            executed = papermill.execute_notebook(
+                str(notebook), None, parameters=dict(parameters), kernel_name=KERNEL_NAME, progress_bar=False,
+                cwd=str(cwd or notebook.parent), execution_timeout=CELL_TIMEOUT_SECONDS,
+                extra_arguments=list(KERNEL_ARGUMENTS), km=km)
+            break
+        except papermill.PapermillExecutionError:  # a cell failed: the stage fails
+            raise
+        except (RuntimeError, TimeoutError):  # the kernel died, or did not start (a port taken meanwhile)
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise
+            stop_stage_kernel(km)
+            km = None  # papermill starts a new kernel, on new ports; the stage runs again from its start
     executed = normalise_notebook(executed)
     write_notebook(output, executed)
     return executed
@@ -228,10 +238,10 @@ WARM_KERNEL_LOGGER = '--IPKernelApp.logging_config={"loggers": {"IPKernelApp": {
 REGIONS_IN_FLIGHT = 2
 # What a region's execution may raise; any of them fails that region only.
 REGION_ERRORS = (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError)
-# A report kernel that dies or hangs while it starts is replaced by a new one, on new ports, up to this many
-# starts in all. jupyter_client chooses a kernel's ports and releases them for the kernel to bind; another
-# process starting at the same moment can take one in between (jupyter/jupyter_client#276), and the kernel
-# then exits before it replies.
+# A kernel that dies or hangs while it starts (a report kernel, or a stage's: the stage then runs again from
+# its start) is replaced by a new one, on new ports, up to this many starts in all. jupyter_client chooses a
+# kernel's ports and releases them for the kernel to bind; another process starting at the same moment can
+# take one in between (jupyter/jupyter_client#276), and the kernel then exits before it replies.
 KERNEL_START_ATTEMPTS = 3
 # How often a kernel that sends nothing is checked for being alive (nbclient checks once a second too).
 ALIVE_CHECK_SECONDS = 1.0

@@ -60,6 +60,21 @@ def test_undeclared_parameter_is_an_error(tmp_path):
     assert not (tmp_path / "out.ipynb").exists()
 
 
+def test_a_stage_whose_kernel_died_while_starting_runs_on_a_new_one(tmp_path):
+    from smartcity_analysis.reports.kernels import start_stage_kernel, stop_stage_kernel
+
+    stub = tmp_path / "stage.ipynb"
+    _stub_stage(stub, {"processed_dir": ""})
+    km = start_stage_kernel(tmp_path)
+    km.provisioner.process.kill()  # as a kernel whose port another process took exits before it replies
+    try:
+        executed = execute_stage(stub, tmp_path / "out.ipynb", {"processed_dir": "x"}, km=km)
+    finally:
+        stop_stage_kernel(km)
+    assert executed.cells[-1].outputs[0]["text"] == "stub stage ran\n"
+    assert nbformat.read(str(tmp_path / "out.ipynb"), as_version=4).cells[-1].outputs[0]["text"] == "stub stage ran\n"
+
+
 def test_report_notebook_declares_its_parameters_with_literal_defaults():
     nb = nbformat.read(str(REPORT), as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
