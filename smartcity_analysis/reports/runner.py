@@ -195,7 +195,7 @@ def execute_stage(notebook: str | Path, output: str | Path, parameters: Mapping[
                 cwd=str(cwd or notebook.parent), execution_timeout=CELL_TIMEOUT_SECONDS,
                 extra_arguments=list(KERNEL_ARGUMENTS), km=km)
             break
-        except papermill.PapermillExecutionError:  # a cell failed: the stage fails
+        except (papermill.PapermillExecutionError, CellTimeoutError):  # a cell failed or ran too long
             raise
         except (RuntimeError, TimeoutError):  # the kernel died, or did not start (a port taken meanwhile)
             if attempt == KERNEL_START_ATTEMPTS:
