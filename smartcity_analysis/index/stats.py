@@ -34,11 +34,16 @@ KURT_THRESHOLD = 3.5
 COLLINEAR_THRESHOLD = 0.9
 
 
-def _central_moments(values: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return, per column ignoring NaN, the count, the sum of squared deviations and of deviations**order."""
+def _deviations(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per column ignoring NaN, the count of values and each value's deviation from the column mean."""
     x = np.atleast_2d(np.asarray(values, dtype=float))
     n = np.sum(~np.isnan(x), axis=0).astype(float)
-    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    return n, x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+
+
+def _central_moments(values: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return, per column ignoring NaN, the count, the sum of squared deviations and of deviations**order."""
+    n, dev = _deviations(values)
     return n, np.nansum(dev**2, axis=0), np.nansum(dev**order, axis=0)
 
 
@@ -93,9 +98,7 @@ def column_skew_kurt(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     The same operations in the same order as the two functions, so the same values to the last bit.
     """
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    n = np.sum(~np.isnan(x), axis=0).astype(float)
-    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    n, dev = _deviations(values)
     m2 = np.nansum(dev**2, axis=0)
     return _skew(n, m2, np.nansum(dev**3, axis=0)), _kurt(n, m2, np.nansum(dev**4, axis=0))
 
@@ -124,14 +127,12 @@ def column_skew_kurt_bounded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray
         One value per column; ``|skew - exact skew| <= skew_bound``, and the same for the kurtosis (NaN in
         the same columns as the exact values).
     """
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    n = np.sum(~np.isnan(x), axis=0).astype(float)
-    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
+    n, dev = _deviations(values)
     squares = dev**2
     m2 = np.nansum(squares, axis=0)
     skew = _skew(n, m2, np.nansum(squares * dev, axis=0))
     kurt = _kurt(n, m2, np.nansum(squares * squares, axis=0))
-    eps, rows = np.finfo(float).eps, float(max(x.shape[0], 1))
+    eps, rows = np.finfo(float).eps, float(max(dev.shape[0], 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n >= 4, (n + 1) * (n - 1) / ((n - 2) * (n - 3)), np.inf)
     skew_bound = 16 * eps * rows**1.5 * 2.5 + 8 * eps * np.abs(skew)
