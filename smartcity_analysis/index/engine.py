@@ -30,12 +30,14 @@ from smartcity_analysis.index.stats import (
 )
 
 __all__ = [
+    "DECISION_DECIMALS",
     "IndexBuildError",
     "IndexParams",
     "IndexResult",
     "IndexWarning",
     "OutlierSpec",
     "build_index",
+    "decision_key",
     "framework_from_coinr",
     "indicator_columns",
 ]
@@ -43,6 +45,11 @@ __all__ = [
 IMPUTE_METHODS = ("mean", "median", "group_mean", "group_median")
 NORMALISE_METHODS = ("minmax", "zscore", "rank", "goalposts")
 AGGREGATE_METHODS = ("arithmetic", "geometric", "geometric_shifted")
+# Scores are compared for a decision (a rank, a tie, the selection, a borderline flag, a threshold) rounded to
+# this many decimals, never to the last bit: the last bits of a score depend on which kernel the linear algebra
+# library picked on the machine (and on how the work was split), a decision must not. Scores are published at
+# full precision; only the comparison keys are rounded (docs/index_engine.md, "Decision precision").
+DECISION_DECIMALS = 9
 _COINR_RENAME = {"iCode": "code", "Level": "level", "Parent": "parent", "Weight": "weight",
                  "Direction": "direction", "Denominator": "denominator", "iName": "name"}
 
@@ -551,8 +558,29 @@ def _check_empty_indicators(values: pd.DataFrame) -> None:
                               "remove the indicator from the framework")
 
 
+def decision_key(scores: Any) -> Any:
+    """Return scores as a decision compares them: rounded to :data:`DECISION_DECIMALS` decimals.
+
+    Two scores that agree to the stated precision tie, whatever noise their last bits carry; NaN stays NaN.
+    Rounding is idempotent (``decision_key(decision_key(x)) == decision_key(x)``), so a key can be keyed again.
+
+    Parameters
+    ----------
+    scores : float, numpy.ndarray, pandas.Series or pandas.DataFrame
+        Scores at full precision.
+
+    Returns
+    -------
+    numpy.ndarray, pandas.Series or pandas.DataFrame
+        The same shape (a pandas object stays one), rounded half to even as :func:`numpy.round` rounds.
+    """
+    if isinstance(scores, (pd.Series, pd.DataFrame)):
+        return scores.round(DECISION_DECIMALS)
+    return np.round(np.asarray(scores, dtype=float), DECISION_DECIMALS)
+
+
 def _ranks(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores.rank(method="min", ascending=False).astype("Float64")
+    return decision_key(scores.astype(float)).rank(method="min", ascending=False).astype("Float64")
 
 
 def build_index(

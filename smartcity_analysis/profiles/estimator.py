@@ -31,6 +31,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from smartcity_analysis.index.engine import decision_key
+
 # Above this many units a round is scored by a sampled silhouette. Ten times the 514 kab/kota, so that no round
 # of kab/kota (nor of provinces) ever leaves the exact method; at 5,000 units the exact silhouette costs about
 # a second per k, at 100,000 units several minutes.
@@ -126,7 +128,8 @@ class ReadinessProfiles(ClusterMixin, BaseEstimator):
         self.silhouette_by_k_ = pd.Series(
             {k: score for k, (_, score) in zip(k_values, searched, strict=True)}, name="silhouette"
         ).rename_axis("k")
-        self.n_profiles_ = int(self.silhouette_by_k_.idxmax())
+        # Compared at the decision precision: the first (smallest) k of equal silhouettes wins on any machine.
+        self.n_profiles_ = int(decision_key(self.silhouette_by_k_).idxmax())
         self.kmeans_ = fits[self.n_profiles_]
         centers = pd.DataFrame(self.scaler_.inverse_transform(self.kmeans_.cluster_centers_),
                                columns=frame.columns)
@@ -283,9 +286,10 @@ def _k_range(k_min: int, k_max: int, n_rows: int) -> list[int]:
 
 def _readiness_order(centers: pd.DataFrame, readiness_columns: Sequence[str] | None) -> np.ndarray:
     columns = list(readiness_columns) if readiness_columns is not None else list(centers.columns)
-    readiness = centers[columns].mean(axis=1).to_numpy()
-    # Highest readiness first; exact ties fall back to the full centroid, so the order never depends on k-means.
-    keys = [*(-centers[c].to_numpy() for c in reversed(centers.columns)), -readiness]
+    readiness = decision_key(centers[columns].mean(axis=1).to_numpy())
+    # Highest readiness first; ties (at the decision precision) fall back to the full centroid, so the order never
+    # depends on k-means' label numbers, nor on the last bits of a centroid.
+    keys = [*(-decision_key(centers[c].to_numpy()) for c in reversed(centers.columns)), -readiness]
     order = np.lexsort(keys)
     label_map = np.empty(len(centers), dtype=int)
     label_map[order] = np.arange(1, len(centers) + 1)

@@ -5,11 +5,13 @@ treatment, normalisation and aggregation in force) and decided by the nominal se
 (:func:`smartcity_analysis.selection.ranking.select_top`, with its eligibility, minimums and tie-break), so a
 path says exactly what the official computation would do.
 
-- **The cut-off.** ``cutoff_index`` is the index of the last selected region. With every other region fixed, a
-  region's selection is a step function of its own index that can only change at another region's index
-  (equal: the tie-break decides; just above: it passes). :func:`index_threshold` evaluates the rule at every
-  such point at once, so ``index_to_enter`` (outside) and ``index_to_stay`` (inside; ``margin_points`` is how
-  far the index could fall before the region leaves) are exact, ties included.
+- **The cut-off.** ``cutoff_index`` is the index of the last selected region. Indices are compared at the
+  decision precision (:data:`~smartcity_analysis.index.engine.DECISION_DECIMALS` decimals, as the ranking
+  compares them). With every other region fixed, a region's selection is a step function of its own rounded
+  index that can only change at another region's rounded index (equal: the tie-break decides) or one step of
+  the precision above it (it passes). :func:`index_threshold` evaluates the rule at every such point at once,
+  so ``index_to_enter`` (outside) and ``index_to_stay`` (inside; ``margin_points`` is how far the index could
+  fall before the region leaves) are exact at that precision, ties included, and lie on its grid.
 - **Single-indicator paths.** For a region outside, each indicator of the index is moved alone, in its own
   units and on the grid of its underlying field (whole applications, Rp 1 juta, 0.1 %, one point of a 1-5
   score, the next level of a yes/no or ordinal field), only inside the field's valid range (and below the
@@ -40,6 +42,7 @@ import pandas as pd
 from joblib.externals.loky import get_reusable_executor
 
 from smartcity_analysis.config import Framework
+from smartcity_analysis.index.engine import DECISION_DECIMALS, decision_key
 from smartcity_analysis.selection.ranking import SelectionParams, rank_rows, select_top
 from smartcity_analysis.selection.uncertainty import (
     DEFAULT_SELECTION,
@@ -426,9 +429,11 @@ def index_threshold(values: np.ndarray, position: int, tie_position: np.ndarray,
                     selection_params: SelectionParams, minimums: Sequence = ()) -> float:
     """Return the lowest index at which region ``position`` is selected, every other region fixed (exact).
 
-    The rule is evaluated with the region's index set to each other region's index (a tie: the tie-break
-    decides) and just above it, in one vectorised call; the threshold is the lowest of these values from which
-    on the region stays selected.
+    Indices are compared at the decision precision (:func:`~smartcity_analysis.index.engine.decision_key`).
+    The rule is evaluated with the region's rounded index set to each other region's rounded index (a tie: the
+    tie-break decides) and one step of the precision above it, in one vectorised call; the threshold is the
+    lowest of these values from which on the region stays selected. It lies on the precision's grid: the
+    region is selected exactly when its index, rounded, is at least the threshold.
 
     Returns
     -------
@@ -436,8 +441,9 @@ def index_threshold(values: np.ndarray, position: int, tie_position: np.ndarray,
         The threshold; NaN when the region is never selected (ineligible), ``-inf`` when it is selected
         whatever its index (a minimum secures it, or every eligible region is selected).
     """
+    values = decision_key(values)
     others = np.unique(values[np.isfinite(values) & (np.arange(len(values)) != position)])
-    trial = np.unique(np.concatenate([others, np.nextafter(others, np.inf)]))
+    trial = np.unique(decision_key(np.concatenate([others, others + 10.0 ** -DECISION_DECIMALS])))
     floor = (others.min() if len(others) else 0.0) - 1.0
     trial = np.concatenate([[floor], trial])
     if minimums:
@@ -461,8 +467,9 @@ def selected_at(trial: np.ndarray, values: np.ndarray, position: int, tie_positi
     The decision of :func:`selected_in_rows` for rows that differ from ``values`` in the region's own index
     only, by counting: the eligible other regions ahead at a trial value are those with a higher index plus
     those with the same index and an earlier tie-break position (a missing index is never ahead), counted in
-    sorted arrays instead of in one row per trial value.
+    sorted arrays instead of in one row per trial value. Indices are compared at the decision precision.
     """
+    trial, values = decision_key(trial), decision_key(values)
     others = eligible.copy()
     others[position] = False
     index = values[others]
@@ -483,9 +490,10 @@ def selected_in_rows(rows: np.ndarray, position: int, tie_position: np.ndarray, 
     selecting in it (:func:`~smartcity_analysis.selection.ranking.select_top`), for one region. Without group
     minimums it reduces to a count: the region is selected when it is eligible and fewer than ``quota``
     eligible regions rank ahead of it (a higher index, or the same index and an earlier tie-break position;
-    an index that is missing ranks last). With minimums every row is ranked and selected in full.
+    an index that is missing ranks last). With minimums every row is ranked and selected in full. Indices are
+    compared at the decision precision, as the ranking compares them.
     """
-    rows = np.atleast_2d(rows)
+    rows = decision_key(np.atleast_2d(rows))
     if minimums:
         selected, _ = select_top(rank_rows(rows, tie_position), eligible, quota, minimums)
         return selected[:, position]
@@ -610,12 +618,14 @@ class _Rule:
 
         Each row is ordered by its index (missing last), then by its tie-break scores (higher first, missing
         last), then by code: the order of :func:`~smartcity_analysis.selection.ranking.rank_rows` under
-        :func:`~smartcity_analysis.selection.ranking.tie_order` of that row's scores.
+        :func:`~smartcity_analysis.selection.ranking.tie_order` of that row's scores, compared like them at
+        the decision precision.
         """
-        values = levels[root]
+        values = decision_key(levels[root])
         keys = [np.broadcast_to(self.code_rank, values.shape)]
         for code in reversed(self.params.tie_break):
             column = levels[code] if code in levels else np.broadcast_to(self.fixed_tie[code], values.shape)
+            column = decision_key(column)
             keys.append(-np.where(np.isnan(column), -np.inf, column))
         keys.append(np.where(np.isnan(values), np.inf, -values))
         order = np.lexsort(keys, axis=-1)
@@ -872,12 +882,12 @@ def aspect_change(inputs: GapInputs, position: int, aspect: str, levels: Mapping
         return float(tree_levels_row(row, tree, step, aggregate))
 
     ceiling = 100.0
-    if root(ceiling) < target:
+    if decision_key(root(ceiling)) < target:  # the target is a threshold on the decision precision's grid
         return None
     low, high = aspects[at], ceiling
     for _ in range(60):
         middle = (low + high) / 2
-        low, high = (low, middle) if root(middle) >= target else (middle, high)
+        low, high = (low, middle) if decision_key(root(middle)) >= target else (middle, high)
     needed = min(ceiling, math.ceil(high * 100 - 1e-9) / 100)
     values = {c: v.copy() for c, v in levels.items()}
     values[aspect][position], values[tree.root][position] = needed, root(needed)
@@ -1063,13 +1073,15 @@ def rank_paths(paths: pd.DataFrame, inputs: GapInputs) -> pd.DataFrame:
     """Order each region's paths, most practical first: single indicators by effort, then aspects.
 
     Effort is the change as points of the spread between the lowest and highest region on that indicator
-    (for an aspect: points of its 0-100 score), so a rise of a quarter of the peers' spread counts 25.
+    (for an aspect: points of its 0-100 score), so a rise of a quarter of the peers' spread counts 25; efforts
+    are compared at the decision precision, equal ones in the framework's order of the codes.
     """
     order = {code: i for i, code in enumerate(inputs.tree.indicator_codes + inputs.tree.steps[-1].child_codes)}
-    paths = paths.assign(_kind=paths["kind"].map({"indicator": 0, "aspect": 1}), _order=paths["code"].map(order))
-    paths = paths.sort_values(["region_code", "_kind", "effort_points", "_order"], kind="stable")
+    paths = paths.assign(_kind=paths["kind"].map({"indicator": 0, "aspect": 1}), _order=paths["code"].map(order),
+                         _effort=decision_key(paths["effort_points"].astype(float)))
+    paths = paths.sort_values(["region_code", "_kind", "_effort", "_order"], kind="stable")
     paths["path_rank"] = paths.groupby("region_code").cumcount() + 1
-    return paths.drop(columns=["_kind", "_order"]).reset_index(drop=True)
+    return paths.drop(columns=["_kind", "_order", "_effort"]).reset_index(drop=True)
 
 
 def add_robustness(paths: pd.DataFrame, inputs: GapInputs, mc_inputs: UncertaintyInputs,

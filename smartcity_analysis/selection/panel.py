@@ -12,6 +12,11 @@ which class it sat in. The test:
    the classes at equal objective readiness) and a confidence interval;
 4. as a robustness check that needs no normality, a permutation test: class labels shuffled among regions
    (seeded), the F statistic recomputed; p = (1 + #{F_perm >= F}) / (1 + n_permutations).
+
+The decisions (a permuted F at least the observed one, p below ``alpha``) compare values at the decision
+precision (:func:`~smartcity_analysis.index.engine.decision_key`): a least-squares fit's last bits depend on
+the machine's linear-algebra kernel, and a permutation that leaves the classes as they were must count as
+reaching the observed F on any machine.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from smartcity_analysis.config import Framework
+from smartcity_analysis.index.engine import decision_key
 from smartcity_analysis.index.indicators import framework_table
 from smartcity_analysis.notes import NotApplicable, Note
 from smartcity_analysis.selection.uncertainty import effective_weights, tree_from_table
@@ -260,8 +266,8 @@ def estimate_panel_effect(data: pd.DataFrame, params: PanelParams = PanelParams(
     effects = _class_effects(full, beta, rss_full / df_den, df_den, classes, codes, x.mean(), params.confidence)
     total = float(((y - y.mean()) ** 2).sum())
     p_value = float(stats.f.sf(f_stat, df_num, df_den))
-    p_perm = float((1 + np.sum(permuted >= f_stat)) / (1 + params.n_permutations))
-    detected = p_value < params.alpha
+    p_perm = float((1 + np.sum(decision_key(permuted) >= decision_key(f_stat))) / (1 + params.n_permutations))
+    detected = bool(decision_key(p_value) < params.alpha)
     summary_id, summary_en = _sentences(detected, f_stat, p_value, p_perm, effects)
     return PanelEffect(
         detected=bool(detected), n_regions=n, n_classes=k, f_statistic=float(f_stat), df_num=df_num,

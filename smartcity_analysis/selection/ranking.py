@@ -2,8 +2,12 @@
 
 Ranking: by ``readiness_index``, highest first. Ties are broken by the higher ``aspect_struktur`` (human
 resources, budget and leadership, the capacity officials name first), then by the lower ``region_code``; so
-every region has its own rank (1..n) and the order never depends on file order. ``scores.csv`` keeps the
-engine's shared ranks in ``readiness_rank``; ``ranking.csv`` carries this unique ``rank``.
+every region has its own rank (1..n) and the order never depends on file order. Scores are compared at
+:data:`~smartcity_analysis.index.engine.DECISION_DECIMALS` decimals
+(:func:`~smartcity_analysis.index.engine.decision_key`): two indices equal to 9 decimals tie, so the last bits
+of a score, which depend on the machine's linear-algebra kernel, never decide a rank or the selection.
+``scores.csv`` keeps the engine's shared ranks in ``readiness_rank``; ``ranking.csv`` carries this unique
+``rank``.
 
 Selection: the top ``quota`` eligible regions (accepted, an index, indicator coverage at least
 ``min_coverage``). Optional minimums per region type or per assessment class are met first, each by the
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smartcity_analysis.index.engine import decision_key
 from smartcity_analysis.notes import Note
 
 NOT_RESERVED = -1
@@ -120,9 +125,14 @@ def eligibility(candidates: pd.DataFrame, min_coverage: float) -> pd.Series:
 
 
 def tie_order(candidates: pd.DataFrame, tie_break: Sequence[str] = DEFAULT_TIE_BREAK) -> np.ndarray:
-    """Return each region's position in the tie-break order (higher tie-break scores, then lower code first)."""
+    """Return each region's position in the tie-break order (higher tie-break scores, then lower code first).
+
+    Tie-break scores are compared at the decision precision (:func:`decision_key`), like the index.
+    """
     keys = [candidates["region_code"].astype(str).to_numpy()]
-    keys += [-candidates[c].fillna(-np.inf).to_numpy(float) for c in reversed(tie_break)]
+    for column in reversed(tie_break):
+        key = -decision_key(candidates[column].to_numpy(float))
+        keys.append(np.where(np.isnan(key), np.inf, key))  # a missing score comes last
     order = np.lexsort(keys)
     position = np.empty(len(candidates), dtype=np.int64)
     position[order] = np.arange(len(candidates))
@@ -132,10 +142,13 @@ def tie_order(candidates: pd.DataFrame, tie_break: Sequence[str] = DEFAULT_TIE_B
 def rank_rows(values: np.ndarray, tie_position: np.ndarray) -> np.ndarray:
     """Rank each row of ``values`` (draws x units), highest first, ties by ``tie_position``; NaN last.
 
+    Values are compared at the decision precision (:func:`decision_key`): values equal to
+    ``DECISION_DECIMALS`` decimals are a tie, which ``tie_position`` breaks.
+
     Parameters
     ----------
     values : numpy.ndarray
-        2-D array of index values.
+        2-D array of index values (full precision; rounded here).
     tie_position : numpy.ndarray
         From :func:`tie_order`.
 
@@ -146,7 +159,7 @@ def rank_rows(values: np.ndarray, tie_position: np.ndarray) -> np.ndarray:
     """
     values = np.atleast_2d(values)
     by_tie = np.argsort(tie_position)
-    ordered = -values[:, by_tie]
+    ordered = -decision_key(values[:, by_tie])
     ordered = np.where(np.isnan(ordered), np.inf, ordered)
     order = np.argsort(ordered, axis=1, kind="stable")
     ranks = np.empty(values.shape, dtype=np.int32)

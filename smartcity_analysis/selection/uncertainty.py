@@ -4,8 +4,9 @@ A Monte Carlo over the modelling choices: weights perturbed around their nominal
 multipliers ``1 +- weight_perturbation``, at every level of the tree), the imputation method, the
 normalisation and the aggregation. The engine (:func:`smartcity_analysis.index.build_index`) is called once per
 imputation x normalisation to get the normalised indicator matrix; each draw is then aggregated in numpy
-(batched matrix products over draws x units x indicators), ranked and selected with the very rule of the
-nominal selection (:func:`smartcity_analysis.selection.select_top`). No Python loop runs over units or draws;
+(batched matrix products over draws x units x indicators), ranked (at the decision precision) and selected with
+the very rule of the nominal selection (:func:`smartcity_analysis.selection.select_top`). No Python loop runs over
+units or draws;
 the draws are taken in chunks of :data:`DRAW_CHUNK_CELLS` draws x units (one chunk for any kab/kota round), so
 that a village-level round of 100,000 units holds only the outputs whole, and the products run on one BLAS
 thread (:func:`evaluate_and_select`).
@@ -49,7 +50,9 @@ ZSCORE_POSITIVE_CENTRE, ZSCORE_POSITIVE_SCALE = 100.0, 10.0
 # The draws are evaluated, ranked and selected in chunks of at most this many draws x units cells (64 MB per
 # float64 array), so that the temporaries of the aggregation and of the sorts stay bounded however large the
 # round: only the outputs (draws x units) are held whole. Draws are independent rows, so chunking changes no
-# number, and a kab/kota round (1,000 draws x at most 514 regions) is a single chunk.
+# decision (an index may differ in its last bits, as a product of another shape may take another BLAS kernel; ranks
+# compare indices at the decision precision), and a kab/kota round (1,000 draws x at most 514 regions) is a single
+# chunk.
 DRAW_CHUNK_CELLS = 2 ** 23
 
 
@@ -445,7 +448,8 @@ def evaluate_and_select(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tr
     selection_params : SelectionParams
         The selection rule.
     max_cells : int
-        Draws x units per chunk (:data:`DRAW_CHUNK_CELLS`); the outputs do not depend on it.
+        Draws x units per chunk (:data:`DRAW_CHUNK_CELLS`); the ranks and selections do not depend on it, the
+        index values only in their last bits.
 
     Returns
     -------

@@ -1,4 +1,9 @@
-"""The Monte Carlo evaluated chunk by chunk of draws gives exactly what the whole design at once gives."""
+"""The Monte Carlo evaluated chunk by chunk of draws gives what the whole design at once gives.
+
+The decisions (ranks, selections) are identical; the index values agree to :data:`RTOL`, not to the last bit: a
+chunk of another shape, or another thread count, may take another linear-algebra kernel, whose last bits differ
+(the decisions compare values at the decision precision, so they do not). The same call twice is bit-identical.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ import pytest
 from smartcity_analysis.selection import uncertainty as mc
 from smartcity_analysis.selection.ranking import SelectionParams
 from tests.selection.test_selection import candidates_for, engine_table, raw_data
+
+# Index values computed along two code paths agree to this relative tolerance (absolute on values near 0).
+RTOL = ATOL = 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,9 @@ def test_chunked_draws_equal_the_whole_design(inputs, max_cells):
     chunked = mc.evaluate_and_select(matrices, tree, design, arrays, selection, max_cells=max_cells)
     for whole, part in zip((values, ranks, selected), chunked, strict=True):
         assert part.dtype == whole.dtype
-        np.testing.assert_array_equal(part, whole)
+    np.testing.assert_allclose(chunked[0], values, rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(chunked[1], ranks)
+    np.testing.assert_array_equal(chunked[2], selected)
 
 
 def test_the_monte_carlo_is_the_whole_design_ranked_and_selected(inputs):
@@ -61,8 +71,10 @@ def test_the_monte_carlo_is_the_whole_design_ranked_and_selected(inputs):
     result = mc.run_monte_carlo(matrices, tree, candidates, params, selection)
     values = mc.evaluate_design(matrices, tree, mc.draw_design(tree, params))
     ranks, selected = mc.rank_and_select(values, mc.selection_arrays(candidates, selection), selection)
-    np.testing.assert_array_equal(result.index_values, values)
+    np.testing.assert_allclose(result.index_values, values, rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(result.ranks, ranks)
     np.testing.assert_array_equal(result.selected, selected)
-    again = mc.run_monte_carlo(matrices, tree, candidates, params, selection)
+    again = mc.run_monte_carlo(matrices, tree, candidates, params, selection)  # the same call: the same bits
+    np.testing.assert_array_equal(again.index_values, result.index_values)
     np.testing.assert_array_equal(again.ranks, result.ranks)
+    np.testing.assert_array_equal(again.selected, result.selected)
