@@ -10,12 +10,24 @@ conditions.
 
 An analysis that the data do not allow raises :class:`NotApplicable` with the reason;
 :func:`run_optional` turns that (or any other error of an optional analysis) into a note.
+
+A warning raised while a stage runs (the index engine's :class:`~smartcity_analysis.index.engine.IndexWarning`
+on a constant indicator, a library's warning) is a note too, never raw text on a page: :func:`notes_from_warnings`
+catches the warnings of a block, :class:`StageWarnings` those of a whole stage notebook, and
+:func:`warning_notes` turns them into notes without file paths or line numbers, identical ones once with their
+count, sorted by their text (the order they arrived in may change from run to run). :func:`notes_list` shows
+a stage's notes on its page as a list in both languages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import astuple, dataclass, fields
+import html
+import re
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +37,7 @@ from smartcity_analysis import outputs
 
 NOTES_FILE = "run_notes.csv"
 # What happened to the analysis or the value the note is about.
-ACTIONS = ("skipped", "substituted", "left_out", "imputed", "capped", "restricted", "failed")
+ACTIONS = ("skipped", "substituted", "left_out", "imputed", "capped", "restricted", "failed", "warned")
 # Stages in pipeline order; notes are kept in this order, then in the order a stage wrote them.
 STAGE_ORDER = ("01_clean_submissions", "02_readiness_index", "03_readiness_profiles", "04_rank_and_select",
                "05_region_report", "06_round_summary", "07_history")
@@ -114,6 +126,195 @@ def run_optional(stage: str, analysis: str, function: Callable[..., Any], *args:
                            f"This analysis failed and was skipped ({text}).", ""),)
 
 
+# The index engine's warnings (smartcity_analysis/index/engine.py) in both languages: pattern of the English
+# message, action, reason code, Indonesian and English sentence (``{...}`` are the pattern's groups).
+_KNOWN_WARNINGS = (
+    (re.compile(r"indicator '(?P<code>[^']+)' is constant: a single distinct value; it is scored NaN and left out "
+                r"of aggregation"), "left_out", "constant_indicator",
+     "Indikator {code} hanya memiliki satu nilai saat dinormalisasi (setelah imputasi dan penanganan pencilan): "
+     "skornya dikosongkan dan indikator ini tidak ikut diagregasi.",
+     "The indicator {code} has a single value when it is normalised (after imputation and outlier treatment): it "
+     "is scored empty and left out of aggregation."),
+    (re.compile(r"zero denominator for indicator\(s\) (?P<codes>\[.*\]): those values become missing"),
+     "left_out", "zero_denominator",
+     "Penyebut bernilai nol untuk indikator {codes}: nilai-nilai itu menjadi kosong.",
+     "A zero denominator for the indicator(s) {codes}: those values become missing."),
+    (re.compile(r"imputation \((?P<method>[^)]+)\) left values missing in (?P<codes>\[.*\]) \(a group with no data "
+                r"for it, or units without a group\); they are skipped in aggregation"),
+     "left_out", "imputation_left_missing",
+     "Imputasi ({method}) menyisakan nilai kosong pada {codes} (kelompok tanpa data untuk indikator itu, atau "
+     "daerah tanpa kelompok): nilai itu dilewati dalam agregasi.",
+     "Imputation ({method}) left values missing in {codes} (a group with no data for it, or regions without a "
+     "group): they are skipped in aggregation."),
+    (re.compile(r"unit\(s\) with no indicator data, left out of the index: (?P<units>\[.*\])"),
+     "left_out", "unit_without_data",
+     "Daerah tanpa data indikator apa pun dikeluarkan dari indeks: {units}.",
+     "Regions with no indicator data are left out of the index: {units}."),
+    (re.compile(r"aggregate\(s\) without any child data for some units \(scored NaN\): (?P<which>\{.*\})"),
+     "left_out", "aggregate_without_data",
+     "Agregat tanpa data dari komponennya untuk sebagian daerah (skornya kosong): {which}.",
+     "Aggregates without any data from their components for some regions (scored empty): {which}."),
+)
+# What a warning's category is about, as a reader would say it (Indonesian, English).
+WARNING_KINDS = {
+    "IndexWarning": ("mesin indeks", "index engine"),
+    "RuntimeWarning": ("perhitungan numerik", "numerical computation"),
+    "UserWarning": ("umum", "general"),
+    "FutureWarning": ("perubahan pustaka yang akan datang", "a coming change in a library"),
+    "ConvergenceWarning": ("konvergensi", "convergence"),
+    "PerformanceWarning": ("kinerja", "performance"),
+    "ResourceWarning": ("sumber daya", "resources"),
+}
+# Warnings for developers, not readers (Python ignores them by default outside the main module); they also
+# come from the notebook kernel's own machinery in its other threads, at no fixed time, and would make two
+# identical runs differ.
+DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning)
+_DIRECTORIES = re.compile(r"(?:[A-Za-z]:)?(?:[\w.~-]*[\\/])+(?=[\w-]+\.py\b)")
+_LINE_NUMBER = re.compile(r"(\.py):\d+:?")
+
+
+def warning_notes(stage: str, caught: Iterable[warnings.WarningMessage]) -> tuple[Note, ...]:
+    """Turn caught warnings into notes: message only, in both languages, once each, in a stable order.
+
+    Parameters
+    ----------
+    stage : str
+        The stage the warnings were raised in.
+    caught : iterable of warnings.WarningMessage
+        What :func:`warnings.catch_warnings` (``record=True``) recorded.
+
+    Returns
+    -------
+    tuple of Note
+        One note per distinct warning (category and message); a warning raised ``n > 1`` times says
+        ``(×n)``. Never a file path or a line number. Sorted by stage, then by the English and the Indonesian
+        sentence: never by arrival, which parallel work may change from run to run.
+    """
+    counts = Counter((w.category.__name__, _clean_message(str(w.message))) for w in caught)
+    notes = []
+    for (category, message), count in counts.items():
+        note = _warning_note(stage, category, message)
+        if count > 1:
+            note = Note(note.stage, note.analysis, note.action, note.reason_code, f"{note.message_id} (×{count})",
+                        f"{note.message_en} (×{count})", note.region_code)
+        notes.append(note)
+    return tuple(sorted(notes, key=lambda n: (n.stage, n.message_en, n.message_id, n.analysis)))
+
+
+def _warning_note(stage: str, category: str, message: str) -> Note:
+    for pattern, action, reason_code, text_id, text_en in _KNOWN_WARNINGS:
+        found = pattern.fullmatch(message)
+        if found:
+            values = {k: _plain(v) for k, v in found.groupdict().items()}
+            return Note(stage, f"warning:{category}", action, reason_code, text_id.format(**values),
+                        text_en.format(**values))
+    kind_id, kind_en = WARNING_KINDS.get(category, (_kind(category),) * 2)
+    return Note(stage, f"warning:{category}", "warned", _snake(category),
+                f"Peringatan ({kind_id}) saat tahap ini berjalan, dalam bahasa Inggris: {message}",
+                f"A warning ({kind_en}) while this stage ran: {message}")
+
+
+def _clean_message(message: str) -> str:
+    """One line, without a file's folders or a line number (a page is read elsewhere than where it was made)."""
+    return _LINE_NUMBER.sub(r"\1", _DIRECTORIES.sub("", " ".join(message.split())))
+
+
+def _plain(listing: str) -> str:
+    """Write ``['a', 'b']`` as ``a, b``, as a reader writes codes."""
+    return re.sub(r"[\[\]{}']", "", listing)
+
+
+def _kind(category: str) -> str:
+    words = re.findall(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+", category.removesuffix("Warning"))
+    return " ".join(words).lower() or "other"
+
+
+def _snake(category: str) -> str:
+    return "_".join(re.findall(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+", category)).lower()
+
+
+@dataclass
+class CaughtWarnings:
+    """The warnings caught in a block of :func:`notes_from_warnings`, and the notes they make.
+
+    Attributes
+    ----------
+    stage : str
+        The stage the block belongs to.
+    records : list of warnings.WarningMessage
+        Every warning caught, in arrival order (filled while the block runs).
+    """
+
+    stage: str
+    records: list[warnings.WarningMessage] = field(default_factory=list)
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        """The notes of the warnings caught so far (:func:`warning_notes`)."""
+        return warning_notes(self.stage, self.records)
+
+
+def _record_everything() -> None:
+    warnings.simplefilter("always")  # every occurrence, so that a note can count them
+    for category in DEVELOPER_WARNINGS:
+        warnings.filterwarnings("ignore", category=category)
+
+
+@contextmanager
+def notes_from_warnings(stage: str) -> Iterator[CaughtWarnings]:
+    """Catch every warning raised in the block, for :attr:`CaughtWarnings.notes`; none is shown raw.
+
+    Warnings for developers (:data:`DEVELOPER_WARNINGS`) are ignored. A warning raised in another process
+    (a joblib worker) does not reach this block: the worker must send it back with its result.
+
+    Examples
+    --------
+    >>> with notes_from_warnings("02_readiness_index") as caught:
+    ...     warnings.warn("indicator 'spbe_index' is constant: a single distinct value; it is scored NaN and "
+    ...                   "left out of aggregation")
+    >>> caught.notes[0].message_en[:33]
+    'The indicator spbe_index has a si'
+    """
+    caught = CaughtWarnings(stage)
+    with warnings.catch_warnings(record=True) as records:
+        _record_everything()
+        caught.records = records
+        yield caught
+
+
+class StageWarnings:
+    """Catch every warning of a stage notebook, from one cell to a later one, to be recorded as notes.
+
+    A ``with`` block cannot span notebook cells: :meth:`start` in the cell after the parameters, :meth:`stop`
+    in the cell that writes the stage's notes.
+
+    Parameters
+    ----------
+    stage : str
+        The stage notebook's stem.
+    """
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self._context: warnings.catch_warnings | None = None
+        self._records: list[warnings.WarningMessage] = []
+
+    def start(self) -> StageWarnings:
+        """Start catching; return self."""
+        if self._context is None:
+            self._context = warnings.catch_warnings(record=True)
+            self._records = self._context.__enter__()
+            _record_everything()
+        return self
+
+    def stop(self) -> tuple[Note, ...]:
+        """Stop catching (warnings are shown as usual again); return the notes of what was caught."""
+        if self._context is not None:
+            self._context.__exit__(None, None, None)
+            self._context = None
+        return warning_notes(self.stage, self._records)
+
+
 def notes_frame(notes: Iterable[Note]) -> pd.DataFrame:
     """Return notes as a table with :data:`NOTE_COLUMNS`."""
     return pd.DataFrame([astuple(n) for n in notes], columns=NOTE_COLUMNS, dtype=object)
@@ -172,3 +373,39 @@ def notes_table(notes: pd.DataFrame, language: str = "en", stage: str | None = N
     message = "message_en" if language == "en" else "message_id"
     return shown[["stage", "analysis", "action", "region_code", message]].rename(
         columns={message: "message"}).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NotesList:
+    """A stage's notes as a notebook shows them: a list, each note in Indonesian then English.
+
+    Attributes
+    ----------
+    notes : tuple of Note
+    """
+
+    notes: tuple[Note, ...]
+
+    def _repr_html_(self) -> str:
+        if not self.notes:
+            return ('<p class="sc-stage-notes">Tidak ada catatan: tahap ini menjalankan semua analisisnya. · '
+                    "No notes: this stage ran every analysis.</p>")
+        items = "".join(f"<li>{html.escape(_item(n, 'id'))}<br><em>{html.escape(_item(n, 'en'))}</em></li>"
+                        for n in self.notes)
+        return f'<ul class="sc-stage-notes">{items}</ul>'
+
+    def __repr__(self) -> str:
+        if not self.notes:
+            return "Tidak ada catatan. · No notes."
+        return "\n".join(f"- {_item(n, 'id')}\n  {_item(n, 'en')}" for n in self.notes)
+
+
+def _item(note: Note, language: str) -> str:
+    if not note.region_code:
+        return note.message(language)
+    return f"{note.message(language)} ({'wilayah' if language == 'id' else 'region'} {note.region_code})"
+
+
+def notes_list(notes: Iterable[Note]) -> NotesList:
+    """Return notes for display as a list in both languages, in the order given."""
+    return NotesList(tuple(notes))

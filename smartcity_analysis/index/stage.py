@@ -22,7 +22,7 @@ from smartcity_analysis.index.indicators import (
     indicator_table,
     screen_framework,
 )
-from smartcity_analysis.notes import Note
+from smartcity_analysis.notes import Note, notes_from_warnings
 
 INDEX_CODE = "readiness_index"
 STAGE = "02_readiness_index"
@@ -118,8 +118,18 @@ def build_readiness(clean: pd.DataFrame, framework: Framework,
     Returns
     -------
     ReadinessResult
-        Indicator values and the engine's result for both views.
+        Indicator values and the engine's result for both views; the engine's warnings (e.g. an indicator
+        that only imputation and outlier treatment made constant) are among its notes.
     """
+    with notes_from_warnings(STAGE) as caught:
+        indicators, results, left = _build_views(clean, framework, method)
+    notes = index_notes(indicators, left, results, method, framework) + caught.notes
+    return ReadinessResult(indicators, results["aspects"], results["dimensions"], method, left, notes)
+
+
+def _build_views(clean: pd.DataFrame, framework: Framework,
+                 method: IndexMethod) -> tuple[pd.DataFrame, dict[str, IndexResult | None], pd.DataFrame]:
+    """Derive the indicators and build each view the round can score; return them and what was left out."""
     indicators = derive_indicators(clean, framework)
     groups = clean.set_index(clean["region_code"].astype(str))[["region_type"]]
     data = indicators.join(groups).reset_index()
@@ -141,9 +151,7 @@ def build_readiness(clean: pd.DataFrame, framework: Framework,
             normalise=method.normalise,
             aggregate=method.aggregate,
         )
-    left = pd.concat(left_out, ignore_index=True)[["view", "code", "level", "reason"]]
-    notes = index_notes(indicators, left, results, method, framework)
-    return ReadinessResult(indicators, results["aspects"], results["dimensions"], method, left, notes)
+    return indicators, results, pd.concat(left_out, ignore_index=True)[["view", "code", "level", "reason"]]
 
 
 def index_notes(indicators: pd.DataFrame, left_out: pd.DataFrame, results: dict, method: IndexMethod,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smartcity_analysis.config import Framework
-from smartcity_analysis.notes import Note
+from smartcity_analysis.notes import Note, notes_from_warnings
 from smartcity_analysis.profiles.estimator import (
     ReadinessProfiles,
     StabilityResult,
@@ -284,7 +284,16 @@ def profile_round(features: pd.DataFrame, framework: Framework, *, k_min: int | 
     Returns
     -------
     result, notes : ProfileResult or None, tuple of Note
+        The notes include every warning the fit raised (e.g. k-means finding fewer distinct clusters).
     """
+    with notes_from_warnings(STAGE) as caught:
+        result, notes = _profile_round(features, framework, k_min=k_min, k_max=k_max, n_init=n_init,
+                                       n_bootstrap=n_bootstrap, random_state=random_state)
+    return result, notes + caught.notes
+
+
+def _profile_round(features: pd.DataFrame, framework: Framework, *, k_min: int | None, k_max: int | None,
+                   n_init: int, n_bootstrap: int, random_state: int) -> tuple[ProfileResult | None, tuple[Note, ...]]:
     rules = framework.profiles
     low = int(k_min if k_min else rules["k_min"])
     high = int(k_max if k_max else rules["k_max"])
