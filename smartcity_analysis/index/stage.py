@@ -14,7 +14,7 @@ import pandas as pd
 
 from smartcity_analysis.config import Framework
 from smartcity_analysis.index.analysis import coherence
-from smartcity_analysis.index.engine import IndexResult, build_index
+from smartcity_analysis.index.engine import IndexResult, build_index, decision_key
 from smartcity_analysis.index.indicators import (
     derive_indicators,
     framework_table,
@@ -252,7 +252,9 @@ def scores_table(result: ReadinessResult, framework: Framework) -> pd.DataFrame:
         axis=1,
     ).reindex(columns=[*indicators, *aspects, *dimensions, INDEX_CODE], index=result.indicators.index)
     # Every accepted region has a row; one the engine could not score (no data at all) has empty scores.
-    scores["readiness_rank"] = scores[INDEX_CODE].rank(method="min", ascending=False).astype("Int64")
+    # Ranked at the decision precision, like every other decision: the last bits of a score never split a tie.
+    key = decision_key(scores[INDEX_CODE].astype(float))
+    scores["readiness_rank"] = key.rank(method="min", ascending=False).astype("Int64")
     scores = scores.rename_axis("region_code").reset_index()
     return scores.sort_values(["readiness_rank", "region_code"], kind="stable").reset_index(drop=True)
 

@@ -1144,9 +1144,22 @@ def _in_parallel(function: Any, arguments: Sequence[tuple[Any, ...]]) -> list[An
     if len(arguments) == 1:
         return [function(*arguments[0])]
     executor = get_reusable_executor(max_workers=len(arguments) - 1)
-    futures = [executor.submit(function, *a) for a in arguments[1:]]
-    first = function(*arguments[0])
-    return [first, *(future.result() for future in futures)]
+    futures = [executor.submit(_keeping_warnings, function, *a) for a in arguments[1:]]
+    results = [function(*arguments[0])]
+    for future in futures:
+        result, caught = future.result()
+        for message, category in caught:  # raised again here, where the stage records warnings as notes
+            warnings.warn(message, category, stacklevel=2)
+        results.append(result)
+    return results
+
+
+def _keeping_warnings(function: Any, *arguments: Any) -> tuple[Any, list[tuple[str, type[Warning]]]]:
+    """Run ``function`` in a worker; return its result and its warnings (a worker's would go to its stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(*arguments)
+    return result, [(str(w.message), w.category) for w in caught]
 
 
 def practical_paths(result: GapResult, per_region: int = 2, n: int = 12) -> pd.DataFrame:

@@ -507,3 +507,17 @@ def test_paths_in_processes_equal_the_paths_in_one(real, monkeypatch):
     path_decisions = ["region_code", "path_rank", "kind", "code", "to_value", "field_to", "rank_after", "method"]
     pd.testing.assert_frame_equal(parallel.paths[path_decisions], real["result"].paths[path_decisions])
     assert parallel.paths["p_selected_after"].notna().sum() > 0
+
+
+def _warn_and_double(value: int) -> int:
+    warnings.warn(f"part {value} warned", RuntimeWarning, stacklevel=1)
+    return 2 * value
+
+
+def test_warnings_of_worker_processes_reach_the_caller():
+    """A warning raised in a worker process is raised again in the caller, where a stage records it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = gap._in_parallel(_warn_and_double, [(1,), (2,), (3,)])
+    assert results == [2, 4, 6]
+    assert sorted(str(w.message) for w in caught) == ["part 1 warned", "part 2 warned", "part 3 warned"]
