@@ -113,18 +113,36 @@ def load_framework(path: str | Path | None = None) -> Framework:
         for ref in (rule.field, rule.not_above):
             if ref not in fields.index:
                 raise ValueError(f"{path}: rule {rule.id!r} names field {ref!r}, which is not in `fields`")
+    indicators = pd.DataFrame(data.get("indicators") or [])
+    aggregates = pd.DataFrame(data.get("aggregates") or [])
+    _check_index_methods(indicators, aggregates, path)
     return Framework(
         fields=fields,
         rules=rules,
         vocabulary=_freeze(data.get("vocabulary") or {}),
-        indicators=pd.DataFrame(data.get("indicators") or []),
-        aggregates=pd.DataFrame(data.get("aggregates") or []),
+        indicators=indicators,
+        aggregates=aggregates,
         profiles=_freeze(data.get("profiles") or {}),
         recommendations=pd.DataFrame(data.get("recommendations") or []),
         path=path,
         sha256=hashlib.sha256(text).hexdigest(),
         raw=_freeze(data),
     )
+
+
+def _check_index_methods(indicators: pd.DataFrame, aggregates: pd.DataFrame, path: Path) -> None:
+    """Refuse unknown ``transform`` (indicators) and ``aggregate`` (aggregates) values, listing every one."""
+    from smartcity_analysis.index.engine import framework_method_problems  # the engine owns the method names
+
+    rows = [frame.assign(level=level) if level is not None else frame
+            for frame, level in ((indicators, 1), (aggregates, None)) if "code" in frame]
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["code", "level"])
+    if "level" not in table:
+        return
+    table["level"] = pd.to_numeric(table["level"], errors="coerce").fillna(0).astype(int)
+    problems = framework_method_problems(table)
+    if problems:
+        raise ValueError(f"{path}: the index methods are not valid:\n- " + "\n- ".join(problems))
 
 
 def _fields_table(entries: list[dict], path: Path) -> pd.DataFrame:

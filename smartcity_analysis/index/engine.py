@@ -36,15 +36,25 @@ __all__ = [
     "IndexResult",
     "IndexWarning",
     "OutlierSpec",
+    "TRANSFORMS",
     "build_index",
     "decision_key",
     "framework_from_coinr",
+    "framework_method_problems",
     "indicator_columns",
+    "weighted_means",
 ]
 
 IMPUTE_METHODS = ("mean", "median", "group_mean", "group_median")
 NORMALISE_METHODS = ("minmax", "zscore", "rank", "goalposts")
 AGGREGATE_METHODS = ("arithmetic", "geometric", "geometric_shifted")
+# Per-indicator transforms, applied to the indicator in its own units before everything else but denomination;
+# each with the values it can take (docs/index_engine.md, "Transforms").
+TRANSFORMS = MappingProxyType({
+    "log": (np.log, "strictly positive", lambda x: x > 0),
+    "log1p": (np.log1p, "greater than -1", lambda x: x > -1),
+    "sqrt": (np.sqrt, "zero or positive", lambda x: x >= 0),
+})
 # Scores are compared for a decision (a rank, a tie, the selection, a borderline flag, a threshold) rounded to
 # this many decimals, never to the last bit: the last bits of a score depend on which kernel the linear algebra
 # library picked on the machine (and on how the work was split), a decision must not. Scores are published at
@@ -81,7 +91,12 @@ class OutlierSpec:
 
 @dataclass(frozen=True)
 class IndexParams:
-    """Everything that produced an ``IndexResult``: arguments, input hashes and versions."""
+    """Everything that produced an ``IndexResult``: arguments, input hashes and versions.
+
+    ``normalise`` holds the method each indicator used, ``aggregate`` the method each aggregate used (by code),
+    ``transform`` the transform of each transformed indicator (indicators without one are absent).
+    ``stage_order`` is COINr's; a build with transforms records ``"transform"`` after ``"denominate"``.
+    """
 
     unit: str
     denominate: bool
@@ -90,11 +105,12 @@ class IndexParams:
     min_coverage: float | None
     treat_outliers: OutlierSpec | None
     normalise: Mapping[str, str]
-    aggregate: str
+    aggregate: Mapping[str, str]
     weights: Mapping[str, float]
     data_sha256: str
     framework_sha256: str
     versions: Mapping[str, str]
+    transform: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     stage_order: tuple[str, ...] = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
 
 
@@ -199,12 +215,47 @@ def _validate_framework(framework: pd.DataFrame, weights: Mapping[str, float] | 
     bad_dir = fw.loc[(fw["level"] == 1) & ~fw["direction"].isin([1.0, -1.0]), "code"].tolist()
     if bad_dir:
         raise IndexBuildError(f"indicator direction must be +1 or -1: {bad_dir}")
+    problems = framework_method_problems(fw)
+    if problems:
+        raise IndexBuildError("framework methods are not valid:\n- " + "\n- ".join(problems))
     if weights:
         unknown = sorted(set(weights) - set(fw["code"]))
         if unknown:
             raise IndexBuildError(f"weights given for codes not in the framework: {unknown}")
         fw["weight"] = fw["code"].map(lambda c: float(weights.get(c, np.nan))).fillna(fw["weight"])
     return fw
+
+
+def framework_method_problems(table: pd.DataFrame) -> list[str]:
+    """List what is wrong with a framework's ``transform`` and ``aggregate`` columns (empty: nothing).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows with ``code`` and ``level`` (1 = indicator); optional ``transform`` (indicators: one of
+        :data:`TRANSFORMS`) and ``aggregate`` (aggregates: one of :data:`AGGREGATE_METHODS`). Empty cells mean
+        "none" and "the build's default".
+
+    Returns
+    -------
+    list of str
+        One sentence per problem: the code, the column, the value and what to write instead.
+    """
+    problems = []
+    for column, allowed, kind in (("transform", tuple(TRANSFORMS), "indicator"),
+                                  ("aggregate", AGGREGATE_METHODS, "aggregate")):
+        if column not in table:
+            continue
+        for code, level, value in zip(table["code"], table["level"].astype(int), table[column], strict=True):
+            value = "" if pd.isna(value) else str(value).strip()
+            if not value:
+                continue
+            if value not in allowed:
+                problems.append(f"{code!r}: {column} {value!r} is not known; use one of {', '.join(allowed)}")
+            elif (level == 1) != (kind == "indicator"):
+                problems.append(f"{code!r}: {column} {value!r} is set on a level-{level} row; it applies to "
+                                f"{kind} rows only, so leave it empty here")
+    return problems
 
 
 def _hash_frame(frame: pd.DataFrame) -> str:
@@ -247,6 +298,52 @@ def _denominate(values: pd.DataFrame, data: pd.DataFrame, fw: pd.DataFrame, unit
                       IndexWarning, stacklevel=3)
     out = values.copy()
     out[dens.columns] = (values[dens.columns] / dens.where(dens != 0)).to_numpy()
+    return out
+
+
+def _transform_spec(fw: pd.DataFrame) -> dict[str, str]:
+    """Map each indicator with a framework ``transform`` to it (validated by :func:`framework_method_problems`)."""
+    if "transform" not in fw:
+        return {}
+    rows = fw[(fw["level"] == 1) & fw["transform"].notna()]
+    return {code: str(name).strip() for code, name in zip(rows["code"], rows["transform"], strict=True)
+            if str(name).strip()}
+
+
+def _transform(values: pd.DataFrame, spec: Mapping[str, str]) -> pd.DataFrame:
+    """Apply each indicator's transform (``log``, ``log1p``, ``sqrt``); a value it cannot take is an error.
+
+    Missing values stay missing. The transform runs on the indicator in its own units (after denomination),
+    so the build equals one on data the analyst transformed beforehand.
+    """
+    out = values.copy()
+    for code, name in spec.items():
+        function, domain, valid = TRANSFORMS[name]
+        column = values[code]
+        bad = column.notna() & ~valid(column)
+        if bad.any():
+            shown = ", ".join(f"{unit} ({value:g})" for unit, value in column[bad].head(10).items())
+            raise IndexBuildError(
+                f"indicator {code!r} has transform {name!r}, which needs values {domain}; unit(s) {shown} "
+                f"{'are' if bad.sum() > 1 else 'is'} not. Fix the value(s) in the data, or choose another "
+                f"transform ({', '.join(TRANSFORMS)}) or none for {code!r} in the framework")
+        out[code] = function(column.to_numpy(dtype=float))
+    return out
+
+
+def _transform_goalposts(goalposts: np.ndarray, codes: pd.Index, fw: pd.DataFrame, which: str) -> np.ndarray:
+    """Transform goalposts given in the indicator's own units as the indicator's values are transformed."""
+    spec = _transform_spec(fw)
+    out = goalposts.copy()
+    for i, code in enumerate(codes):
+        if code not in spec:
+            continue
+        function, domain, valid = TRANSFORMS[spec[code]]
+        if not valid(goalposts[i]):
+            raise IndexBuildError(f"indicator {code!r}: {which} {goalposts[i]:g} cannot take transform "
+                                  f"{spec[code]!r} (it needs values {domain}); give the goalpost in the "
+                                  "indicator's own units, within that range")
+        out[i] = function(goalposts[i])
     return out
 
 
@@ -481,7 +578,8 @@ def _goalposts(values: pd.DataFrame, fw: pd.DataFrame) -> np.ndarray:
         raise IndexBuildError("goalposts normalisation needs framework columns goalpost_lower and "
                               "goalpost_upper")
     gp = fw.set_index("code").loc[values.columns]
-    low, up = gp["goalpost_lower"].to_numpy(float), gp["goalpost_upper"].to_numpy(float)
+    low = _transform_goalposts(gp["goalpost_lower"].to_numpy(float), values.columns, fw, "goalpost_lower")
+    up = _transform_goalposts(gp["goalpost_upper"].to_numpy(float), values.columns, fw, "goalpost_upper")
     direction = gp["direction"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(direction > 0, (values.to_numpy(float) - low) / (up - low),
@@ -489,55 +587,137 @@ def _goalposts(values: pd.DataFrame, fw: pd.DataFrame) -> np.ndarray:
     return np.clip(y, 0.0, 1.0) * 100.0
 
 
-def _aggregate(norm: pd.DataFrame, fw: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Aggregate level by level over the children with data, weights rescaled (COINr ``a_amean``)."""
+def _aggregate_spec(aggregate: str | Mapping[str | int, str], fw: pd.DataFrame) -> dict[str, str]:
+    """Resolve the method of every aggregate: argument mapping (code, then level) over column over default."""
+    nodes = fw[fw["level"] > 1]
+    if isinstance(aggregate, str):
+        default, by_code, by_level = aggregate, {}, {}
+    else:
+        default = aggregate.get("default", "arithmetic")
+        by_code = {k: v for k, v in aggregate.items() if isinstance(k, str) and k != "default"}
+        by_level = {int(k): v for k, v in aggregate.items() if not isinstance(k, str)}
+    problems = []
+    unknown_codes = sorted(set(by_code) - set(nodes["code"]))
+    if unknown_codes:
+        problems.append(f"aggregate given for code(s) {unknown_codes}, which are not aggregates of the framework "
+                        f"(its aggregates: {nodes['code'].tolist()})")
+    unknown_levels = sorted(set(by_level) - set(nodes["level"]))
+    if unknown_levels:
+        problems.append(f"aggregate given for level(s) {unknown_levels}; the framework's aggregates sit at levels "
+                        f"{sorted(set(nodes['level']))} (level 2 combines indicators, as COINr's first f_ag)")
+    column = nodes.set_index("code")["aggregate"] if "aggregate" in nodes else pd.Series(dtype=object)
+    spec = {}
+    for code, level in zip(nodes["code"], nodes["level"], strict=True):
+        own = column.get(code)
+        own = str(own).strip() if own is not None and pd.notna(own) else ""
+        spec[code] = by_code.get(code) or by_level.get(int(level)) or own or default
+    bad = sorted({str(m) for m in [default, *spec.values()] if m not in AGGREGATE_METHODS})
+    if bad:
+        problems.append(f"unknown aggregation method(s) {bad}; use one of {AGGREGATE_METHODS}")
+    if problems:
+        raise IndexBuildError("aggregate: " + "; ".join(problems))
+    return spec
+
+
+def _aggregate(norm: pd.DataFrame, fw: pd.DataFrame, spec: Mapping[str, str]) -> pd.DataFrame:
+    """Aggregate level by level over the children with data, weights rescaled (COINr ``a_amean``, ``a_gmean``).
+
+    Each aggregate combines its children by its own method (``spec``), through :func:`weighted_means`.
+    """
     scores = norm.copy()
     for level in range(2, int(fw["level"].max()) + 1):
-        new = {}
-        for code in fw.loc[fw["level"] == level, "code"]:
-            kids = fw[fw["parent"] == code]
-            if kids.empty:
-                raise IndexBuildError(f"aggregate {code!r} has no children in the framework")
-            child = scores[kids["code"].tolist()].to_numpy(dtype=float)
-            new[code] = _weighted_mean(child, kids["weight"].to_numpy(float), method, code, scores.index)
-        scores = pd.concat([scores, pd.DataFrame(new, index=scores.index)], axis=1)
+        parents = fw.loc[fw["level"] == level, "code"].tolist()
+        kids = fw[fw["parent"].isin(parents)]
+        childless = [p for p in parents if p not in set(kids["parent"])]
+        if childless:
+            raise IndexBuildError(f"aggregate {childless[0]!r} has no children in the framework")
+        membership = (kids["parent"].to_numpy()[:, None] == np.array(parents)[None, :]).astype(float)
+        child = scores[kids["code"].tolist()].to_numpy(dtype=float)
+        values = weighted_means(child, kids["weight"].to_numpy(float), membership, [spec[p] for p in parents],
+                                parent_codes=parents, units=scores.index)
+        scores = pd.concat([scores, pd.DataFrame(values, index=scores.index, columns=parents)], axis=1)
     return scores
 
 
-def _weighted_mean(child: np.ndarray, w: np.ndarray, method: str, code: str, units: pd.Index) -> np.ndarray:
+def weighted_means(child: np.ndarray, weights: np.ndarray, membership: np.ndarray, methods: Any, *,
+                   parent_codes: Any = None, units: pd.Index | None = None) -> np.ndarray:
+    """Combine children into their parents, each parent by its own method: the one aggregation of the package.
+
+    A weighted mean over the children with data, weights rescaled over them (COINr ``a_amean``; ``a_gmean``
+    for ``geometric``; ``geometric_shifted`` is ``exp(mean(log(x + 1))) - 1``). The build, the Monte Carlo,
+    the what-if and the gap analysis all aggregate through this function, so a method means the same
+    everywhere.
+
+    Parameters
+    ----------
+    child : numpy.ndarray
+        ``... x units x children``; NaN = no data (left out, weights rescaled over the rest).
+    weights : numpy.ndarray
+        ``children`` weights, or ``draws x children`` (one set per draw; the result gains a leading draws axis
+        when ``child`` has none).
+    membership : numpy.ndarray
+        ``children x parents``, 1 where the child belongs to the parent (each child to one parent).
+    methods : sequence of str
+        One of :data:`AGGREGATE_METHODS` per parent.
+    parent_codes : sequence of str, optional
+        Names of the parents, for the error message.
+    units : pandas.Index, optional
+        Names of the units (rows), for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``... x units x parents``; NaN where a parent has no child with data.
+
+    Raises
+    ------
+    IndexBuildError
+        A geometric parent with a zero or negative child score (``geometric_shifted``: below or at -1).
+    """
+    methods = np.asarray(methods, dtype=object)
+    kind = methods[np.argmax(membership, axis=1)]  # each child's parent's method
+    geometric = kind != "arithmetic"
     has = ~np.isnan(child)
-    wsum = has @ w
-    if method == "arithmetic":
-        total = np.where(has, child, 0.0) @ w
-    else:
-        shifted = child + 1.0 if method == "geometric_shifted" else child
-        bad = has & (shifted <= 0)
+    if geometric.any():
+        shifted = child + np.where(kind == "geometric_shifted", 1.0, 0.0)
+        bad = has & geometric & (shifted <= 0)
         if bad.any():
-            rows = sorted(units[bad.any(axis=1)].astype(str))[:10]
-            raise IndexBuildError(
-                f"geometric aggregation of {code!r} met zero or negative child scores (units {rows}); "
-                "use aggregate='geometric_shifted' (0-100 scores) or normalise to strictly positive values")
-        with np.errstate(divide="ignore"):
-            total = np.where(has, np.log(np.where(has, shifted, 1.0)), 0.0) @ w
-    with np.errstate(divide="ignore", invalid="ignore"):
+            _raise_non_positive(bad, membership, methods, parent_codes, units)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(has & geometric, shifted, 1.0))
+        terms = np.where(has, np.where(geometric, logs, child), 0.0)
+    else:
+        terms = np.where(has, child, 0.0)
+    by_parent = np.asarray(weights, dtype=float)[..., :, None] * membership
+    total, wsum = np.matmul(terms, by_parent), np.matmul(has.astype(float), by_parent)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mean = total / wsum
-    if method == "arithmetic":
-        return np.where(wsum > 0, mean, np.nan)
-    back = np.exp(mean) - (1.0 if method == "geometric_shifted" else 0.0)
-    return np.where(wsum > 0, back, np.nan)
+        if geometric.any():
+            mean = np.where(methods == "arithmetic", mean,
+                            np.exp(mean) - np.where(methods == "geometric_shifted", 1.0, 0.0))
+    return np.where(wsum > 0, mean, np.nan)
+
+
+def _raise_non_positive(bad: np.ndarray, membership: np.ndarray, methods: np.ndarray, parent_codes: Any,
+                        units: pd.Index | None) -> None:
+    parent = int(np.argmax(membership[np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))[0]]))
+    code = parent_codes[parent] if parent_codes is not None else f"parent {parent}"
+    rows = np.flatnonzero(bad.reshape(-1, *bad.shape[-2:]).any(axis=(0, 2)))
+    names = sorted(units[rows].astype(str))[:10] if units is not None else rows[:10].tolist()
+    raise IndexBuildError(
+        f"{methods[parent]} aggregation of {code!r} met zero or negative child scores (units {names}); "
+        "use aggregate='geometric_shifted' (0-100 scores) or normalise to strictly positive values")
 
 
 # ---------------------------------------------------------------------------------------------- the build
 
 
-def _check_inputs(impute, impute_group, data, aggregate, min_coverage) -> None:
+def _check_inputs(impute, impute_group, data, min_coverage) -> None:
     if impute is not None and impute not in IMPUTE_METHODS:
         raise IndexBuildError(f"impute={impute!r} is not one of {IMPUTE_METHODS}")
     if impute in ("group_mean", "group_median") and impute_group not in data.columns:
         raise IndexBuildError(f"impute={impute!r} needs impute_group, a column of the data "
                               f"(got {impute_group!r})")
-    if aggregate not in AGGREGATE_METHODS:
-        raise IndexBuildError(f"aggregate={aggregate!r} is not one of {AGGREGATE_METHODS}")
     if min_coverage is not None and not 0 <= min_coverage <= 1:
         raise IndexBuildError(f"min_coverage must be between 0 and 1 (got {min_coverage})")
 
@@ -593,7 +773,7 @@ def build_index(
     min_coverage: float | None = None,
     treat_outliers: bool | OutlierSpec = False,
     normalise: str | Mapping[str, str] = "minmax",
-    aggregate: str = "arithmetic",
+    aggregate: str | Mapping[str | int, str] = "arithmetic",
     weights: Mapping[str, float] | None = None,
 ) -> IndexResult:
     """Build a composite index by the JRC/OECD method, reproducing COINr.
@@ -604,7 +784,9 @@ def build_index(
         One row per unit: the unit column, the indicator columns, any denominator and group columns.
     framework : pandas.DataFrame
         ``code``, ``level`` (1 = indicator), ``parent``, ``weight``, ``direction`` (+1/-1), optional
-        ``denominator``, ``normalise`` (per-indicator method), ``goalpost_lower`` / ``goalpost_upper``.
+        ``denominator``, ``transform`` (per indicator: ``log``, ``log1p`` or ``sqrt``), ``normalise``
+        (per-indicator method), ``goalpost_lower`` / ``goalpost_upper`` (in the indicator's own units, transformed
+        with it), ``aggregate`` (per aggregate: the method combining its children).
     unit : str, default "uCode"
         The unit identifier column.
     denominate : bool, default False
@@ -621,8 +803,12 @@ def build_index(
     normalise : str or mapping, default "minmax"
         ``"minmax"`` (0-100), ``"zscore"``, ``"rank"`` (percentile 0-100), ``"goalposts"`` (0-100); or a
         mapping ``{"default": ..., code: method}``. A framework ``normalise`` column also overrides.
-    aggregate : {"arithmetic", "geometric", "geometric_shifted"}
-        Weighted mean over the children with data, weights rescaled over them.
+    aggregate : str or mapping, default "arithmetic"
+        ``"arithmetic"``, ``"geometric"`` or ``"geometric_shifted"``: the weighted mean over the children with
+        data, weights rescaled over them. A string is the default for every aggregate; a mapping
+        ``{"default": ..., code: method, level: method}`` sets it per aggregate code or per level (2 = the
+        aggregates of the indicators, as COINr's first ``f_ag``). Precedence: a code in the mapping, then a
+        level in the mapping, then the framework's ``aggregate`` column, then the default.
     weights : mapping, optional
         ``code -> weight`` overriding framework weights.
 
@@ -633,8 +819,8 @@ def build_index(
     Raises
     ------
     IndexBuildError
-        Invalid framework or arguments, missing columns, an indicator with no data, geometric aggregation
-        of non-positive scores, or no unit left to score.
+        Invalid framework or arguments, missing columns, an indicator with no data, a value its transform
+        cannot take, geometric aggregation of non-positive scores, or no unit left to score.
 
     Warns
     -----
@@ -642,12 +828,15 @@ def build_index(
         Constant indicator (excluded from aggregation), unit with no data (left out), values left missing
         by imputation, zero denominators, aggregates with no data for some units.
     """
-    _check_inputs(impute, impute_group, data, aggregate, min_coverage)
+    _check_inputs(impute, impute_group, data, min_coverage)
     fw = _validate_framework(framework, weights)
     spec = OutlierSpec() if treat_outliers is True else (treat_outliers or None)
     norm_spec = _normalise_spec(normalise, fw)
+    aggregate_spec = _aggregate_spec(aggregate, fw)
+    transform_spec = _transform_spec(fw)
     raw = _indicator_frame(data, fw, unit)
     values = _denominate(raw, data, fw, unit) if denominate else raw
+    values = _transform(values, transform_spec) if transform_spec else values
     _check_empty_indicators(values)
     values, no_data = _drop_empty_units(values)
     before_imputation = values
@@ -668,16 +857,18 @@ def build_index(
     for code, reason in excluded:
         warnings.warn(f"indicator {code!r} is {reason}; it is scored NaN and left out of aggregation",
                       IndexWarning, stacklevel=2)
-    scores = _aggregate(norm, fw, aggregate)
+    scores = _aggregate(norm, fw, aggregate_spec)
     _warn_empty_aggregates(scores, fw)
     imputed_mask = (before_imputation.isna() & ~values.reindex(before_imputation.index).isna())
     params = IndexParams(
         unit=unit, denominate=denominate, impute=impute, impute_group=impute_group, min_coverage=min_coverage,
-        treat_outliers=spec, normalise=MappingProxyType(norm_spec), aggregate=aggregate,
+        treat_outliers=spec, normalise=MappingProxyType(norm_spec), aggregate=MappingProxyType(aggregate_spec),
         weights=MappingProxyType(dict(zip(fw["code"], fw["weight"], strict=True))),
         data_sha256=_hash_frame(data), framework_sha256=_hash_frame(framework),
         versions=MappingProxyType({"smartcity_analysis": __version__, "pandas": pd.__version__,
                                    "numpy": np.__version__}),
+        transform=MappingProxyType(transform_spec),
+        stage_order=_stage_order(bool(transform_spec)),
     )
     return IndexResult(
         scores=scores, ranks=_ranks(scores), treated=points, treatment_summary=summary,
@@ -690,10 +881,15 @@ def build_index(
     )
 
 
+def _stage_order(transformed: bool) -> tuple[str, ...]:
+    order = IndexParams.__dataclass_fields__["stage_order"].default
+    return (order[0], "transform", *order[1:]) if transformed else order
+
+
 def indicator_columns(values: pd.DataFrame, direction: np.ndarray, impute: str | None = None,
                       groups: pd.Series | None = None, treat_outliers: bool | OutlierSpec = False,
-                      normalise: str = "minmax") -> np.ndarray:
-    """Impute, treat and normalise indicator columns exactly as :func:`build_index` does, nothing more.
+                      normalise: str = "minmax", transform: Any = None) -> np.ndarray:
+    """Transform, impute, treat and normalise indicator columns exactly as :func:`build_index` does, nothing more.
 
     The build handles each indicator on its own in these three stages, so a what-if analysis that rebuilds
     one indicator many times (a region's value changed, one column per change) can ask for those columns
@@ -714,6 +910,9 @@ def indicator_columns(values: pd.DataFrame, direction: np.ndarray, impute: str |
         As in :func:`build_index`.
     normalise : str, default "minmax"
         One of the build's methods other than ``"goalposts"`` (which needs the framework's goalposts).
+    transform : sequence of str, optional
+        Each column's transform (one of :data:`TRANSFORMS`, or ``None``/``""`` for none), as the framework's
+        ``transform`` column gives it.
 
     Returns
     -------
@@ -723,6 +922,12 @@ def indicator_columns(values: pd.DataFrame, direction: np.ndarray, impute: str |
     if normalise not in NORMALISE_METHODS or normalise == "goalposts":
         raise IndexBuildError(f"normalise={normalise!r}: indicator_columns takes minmax, zscore or rank")
     values = values.astype(float)
+    if transform is not None:
+        names = ["" if name is None or pd.isna(name) else str(name).strip() for name in transform]
+        unknown = sorted({n for n in names if n and n not in TRANSFORMS})
+        if unknown:
+            raise IndexBuildError(f"unknown transform(s) {unknown}; use one of {tuple(TRANSFORMS)}")
+        values = _transform(values, {c: n for c, n in zip(values.columns, names, strict=True) if n})
     if impute:
         values, _ = _impute(values, impute, groups)
     spec = OutlierSpec() if treat_outliers is True else (treat_outliers or None)

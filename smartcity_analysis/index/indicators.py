@@ -20,6 +20,9 @@ View = Literal["aspects", "dimensions"]
 
 
 _VIEW_PARENT = {"aspects": "aspect", "dimensions": "dimension"}
+# Optional method columns of the framework file, handed to the engine when the file has them.
+INDICATOR_METHOD_COLUMNS = ("transform", "normalise", "goalpost_lower", "goalpost_upper")
+AGGREGATE_METHOD_COLUMNS = ("aggregate",)
 
 
 def indicator_table(framework: Framework) -> pd.DataFrame:
@@ -56,7 +59,9 @@ def framework_table(framework: Framework, view: View = "aspects", data: pd.DataF
     Returns
     -------
     pandas.DataFrame
-        Columns ``code``, ``level``, ``parent``, ``weight``, ``direction``, ``label_id``, ``label_en``.
+        Columns ``code``, ``level``, ``parent``, ``weight``, ``direction``, ``label_id``, ``label_en``, and
+        the engine's method columns the framework file sets (``transform``, ``normalise``, ``goalpost_lower``,
+        ``goalpost_upper`` on indicators; ``aggregate`` on aggregates).
     """
     table = _full_framework_table(framework, view)
     return table if data is None else screen_framework(table, data).table
@@ -136,6 +141,11 @@ def _full_framework_table(framework: Framework, view: View) -> pd.DataFrame:
         "label_id": aggregates["label_id"],
         "label_en": aggregates["label_en"],
     })
+    for frame, source, columns in ((leaves, indicators, INDICATOR_METHOD_COLUMNS),
+                                   (nodes, aggregates, AGGREGATE_METHOD_COLUMNS)):
+        for column in columns:
+            if column in source:
+                frame[column] = source[column].to_numpy()
     return pd.concat([leaves, nodes], ignore_index=True)
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 from joblib.externals.loky import get_reusable_executor
 
 from smartcity_analysis.config import Framework
-from smartcity_analysis.index.engine import DECISION_DECIMALS, decision_key
+from smartcity_analysis.index.engine import DECISION_DECIMALS, decision_key, weighted_means
 from smartcity_analysis.selection.ranking import SelectionParams, rank_rows, select_top
 from smartcity_analysis.selection.uncertainty import (
     DEFAULT_SELECTION,
@@ -54,6 +54,7 @@ from smartcity_analysis.selection.uncertainty import (
     positive_scale,
     selection_arrays,
     tree_from_table,
+    uses_geometric,
 )
 
 # Grid of each field type, in the field's units: the smallest change a region can make and report.
@@ -386,7 +387,8 @@ def tree_levels(matrix: np.ndarray, tree: Tree, aggregate: str, weights: np.ndar
     tree : Tree
         The aggregation tree.
     aggregate : {"arithmetic", "geometric"}
-        ``"geometric"`` is the engine's ``geometric_shifted``, as in the Monte Carlo.
+        The aggregation choice, as in the Monte Carlo (``"geometric"`` is the engine's ``geometric_shifted``;
+        an aggregate whose framework row sets its own method keeps it).
     weights : numpy.ndarray, optional
         Weights of ``tree.weight_codes``; nominal by default.
 
@@ -402,13 +404,8 @@ def tree_levels(matrix: np.ndarray, tree: Tree, aggregate: str, weights: np.ndar
             child = np.ascontiguousarray(matrix, dtype=float)
         else:
             child = np.stack([values[c] for c in step.child_codes], axis=-1)
-        has = ~np.isnan(child)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(has, child if aggregate == "arithmetic" else np.log(np.where(has, child, 0.0) + 1.0),
-                             0.0)
-            by_parent = weights[step.weight_index][:, None] * step.membership
-            mean = (terms @ by_parent) / (has.astype(float) @ by_parent)
-        parent = mean if aggregate == "arithmetic" else np.exp(mean) - 1.0
+        parent = weighted_means(child, weights[step.weight_index], step.membership, step.methods_for(aggregate),
+                                parent_codes=step.parent_codes)
         values.update({code: parent[..., i] for i, code in enumerate(step.parent_codes)})
     return values
 
@@ -530,6 +527,7 @@ def _engine_columns(inputs: GapInputs, changes: Sequence[tuple[int, str, float]]
     # Only the regions the full build scores (it leaves out regions with no indicator data at all).
     scored = data[list(inputs.tree.indicator_codes)].notna().any(axis=1).to_numpy()
     direction = inputs.table.set_index("code")["direction"]
+    transform = inputs.table.set_index("code")["transform"] if "transform" in inputs.table else pd.Series()
     codes = list(inputs.tree.indicator_codes)
     raw = data[codes].to_numpy(float)
     columns = np.empty((int(scored.sum()), len(changes)), order="F")
@@ -544,7 +542,7 @@ def _engine_columns(inputs: GapInputs, changes: Sequence[tuple[int, str, float]]
         warnings.simplefilter("ignore", IndexWarning)
         scores = indicator_columns(frame, np.array([float(direction[c]) for _, c, _ in changes]), impute=impute,
                                    groups=groups, treat_outliers=inputs.params.treat_outliers,
-                                   normalise=normalise)
+                                   normalise=normalise, transform=[transform.get(c) for _, c, _ in changes])
     out = np.full((len(changes), len(inputs.region_codes)), np.nan)
     out[:, scored] = scores.T
     return out
@@ -662,7 +660,7 @@ def evaluate_changes(inputs: GapInputs, changes: Sequence[tuple[int, str, float]
     for first in range(0, len(changes), chunk):
         part = changes[first:first + chunk]
         stacked = changed_matrices(inputs, inputs.matrix, part, _engine_columns(inputs, part, impute, normalise))
-        levels = tree_levels(positive_scale(stacked, normalise, aggregate), inputs.tree, aggregate)
+        levels = tree_levels(positive_scale(stacked, normalise, aggregate, inputs.tree), inputs.tree, aggregate)
         wanted = {c: levels[c] for c in (inputs.tree.root, *selection_params.tie_break) if c in levels}
         selected, ranks = rule.decide(wanted, inputs.tree.root, rule.eligible_after(inputs, part))
         rows = np.arange(len(part))
@@ -712,7 +710,7 @@ def _linear_start(inputs: GapInputs, position: int, search: _Search, needed_rise
     """Grid position the linear solution points to (min-max bounds fixed, arithmetic aggregation), or -1."""
     _, normalise, aggregate = inputs.params.nominal
     lever = search.lever
-    if normalise != "minmax" or aggregate != "arithmetic" or not math.isfinite(needed_rise):
+    if normalise != "minmax" or uses_geometric(inputs.tree, aggregate) or not math.isfinite(needed_rise):
         return -1
     share = _indicator_share(inputs, position, lever.indicator)
     column = inputs.data[lever.indicator].to_numpy(float)
@@ -900,12 +898,9 @@ def aspect_change(inputs: GapInputs, position: int, aspect: str, levels: Mapping
 
 def tree_levels_row(aspects: np.ndarray, tree: Tree, step: Any, aggregate: str) -> float:
     """Return the root's score of one region from its top-level children (the last step of the tree)."""
-    weights = tree.nominal_weights[step.weight_index]
-    has = ~np.isnan(aspects)
-    if aggregate == "arithmetic":
-        return float(np.sum(np.where(has, aspects, 0.0) * weights) / np.sum(has * weights))
-    logs = np.where(has, np.log(np.where(has, aspects, 0.0) + 1.0), 0.0)
-    return float(np.exp(np.sum(logs * weights) / np.sum(has * weights)) - 1.0)
+    parent = weighted_means(np.asarray(aspects, dtype=float)[None, :], tree.nominal_weights[step.weight_index],
+                            step.membership, step.methods_for(aggregate), parent_codes=step.parent_codes)
+    return float(parent[0, step.parent_codes.index(tree.root)])
 
 
 # ---------------------------------------------------------------------------------------------- robustness
@@ -985,7 +980,7 @@ def what_it_takes(inputs: GapInputs, selection_params: SelectionParams = DEFAULT
     GapResult
     """
     _, normalise, aggregate = inputs.params.nominal
-    levels = tree_levels(positive_scale(inputs.matrix, normalise, aggregate), inputs.tree, aggregate)
+    levels = tree_levels(positive_scale(inputs.matrix, normalise, aggregate, inputs.tree), inputs.tree, aggregate)
     selected, ranks = _decide(inputs, levels, selection_params)
     table = region_table(inputs, levels, selected, ranks, selection_params)
     wanted = set(table["region_code"] if regions is None else regions)

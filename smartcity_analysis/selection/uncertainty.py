@@ -11,11 +11,15 @@ the draws are taken in chunks of :data:`DRAW_CHUNK_CELLS` draws x units (one chu
 that a village-level round of 100,000 units holds only the outputs whole, and the products run on one BLAS
 thread (:func:`evaluate_and_select`).
 
-Aggregation reproduces the engine exactly: a weighted mean over the children with data, weights rescaled over
-them, level by level. ``"geometric"`` in the Monte Carlo is the engine's ``geometric_shifted`` (geometric mean
-of ``score + 1``, minus 1), because min-max scores reach 0. Z-scores are negative for half the regions, so for
-geometric aggregation they are first put on a positive scale, ``100 + 10 z`` (floored at 0); this affine map
-leaves arithmetic ranks unchanged and is not applied to arithmetic draws.
+Aggregation is the engine's own (:func:`smartcity_analysis.index.engine.weighted_means`): a weighted mean over
+the children with data, weights rescaled over them, level by level. A draw's aggregation choice is the default
+method, as ``build_index(aggregate=...)`` takes it: an aggregate whose framework row sets its own ``aggregate``
+keeps that method in every draw, so the draw with nominal choices and weights is the nominal build.
+``"geometric"`` as a Monte Carlo choice is the engine's ``geometric_shifted`` (geometric mean of ``score + 1``,
+minus 1), because min-max scores reach 0. Z-scores are negative for half the regions, so wherever a geometric
+method aggregates them they are first put on a positive scale, ``100 + 10 z`` (floored at 0); this affine map
+leaves arithmetic ranks unchanged and is not applied where every aggregate is arithmetic. Indicator transforms
+(the framework's ``transform`` column) are applied by the engine when it builds the normalised matrices.
 
 Sensitivity (which choice moves ranks most): Sobol first-order and total effects, estimated with SALib's
 Saltelli/Jansen estimators on a scrambled Sobol design (``SALib.sample.sobol``), the discrete choices being
@@ -35,6 +39,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from smartcity_analysis.index.engine import weighted_means
 from smartcity_analysis.notes import NotApplicable
 from smartcity_analysis.selection.ranking import (
     SelectionParams,
@@ -57,6 +62,8 @@ DRAW_CHUNK_CELLS = 2 ** 23
 
 
 CHOICE_COLUMNS = ("impute", "normalise", "aggregate")
+# A Monte Carlo aggregation choice -> the engine's method it stands for.
+ENGINE_AGGREGATE = {"arithmetic": "arithmetic", "geometric": "geometric_shifted"}
 
 
 DEFAULT_SELECTION = SelectionParams()
@@ -74,12 +81,23 @@ class AggregationStep:
         ``children x parents``, 1 where the child belongs to the parent.
     weight_index : numpy.ndarray
         Position of each child in :attr:`Tree.weight_codes`.
+    methods : tuple of str
+        The engine method each parent's framework row sets (its ``aggregate`` column), ``""`` where it sets
+        none (the draw's choice applies); empty when the table has no such column.
     """
 
     child_codes: tuple[str, ...]
     parent_codes: tuple[str, ...]
     membership: np.ndarray
     weight_index: np.ndarray
+    methods: tuple[str, ...] = ()
+
+    def methods_for(self, aggregate: str) -> tuple[str, ...]:
+        """Each parent's engine method in a draw whose aggregation choice is ``aggregate``."""
+        if aggregate not in ENGINE_AGGREGATE:
+            raise ValueError(f"aggregation {aggregate!r}: use 'arithmetic' or 'geometric'")
+        own = self.methods or ("",) * len(self.parent_codes)
+        return tuple(m or ENGINE_AGGREGATE[aggregate] for m in own)
 
 
 @dataclass(frozen=True)
@@ -241,12 +259,26 @@ def tree_from_table(table: pd.DataFrame) -> Tree:
                              f"(found {children.loc[children['level'] != level - 1, 'code'].tolist()})")
         membership = (children["parent"].to_numpy()[:, None] == np.array(parents)[None, :]).astype(float)
         steps.append(AggregationStep(tuple(children["code"]), parents, membership,
-                                     np.array([position[c] for c in children["code"]])))
+                                     np.array([position[c] for c in children["code"]]),
+                                     _own_methods(table, parents)))
     return Tree(
         indicator_codes=tuple(table.loc[table["level"] == 1, "code"]), weight_codes=weight_codes,
         nominal_weights=weighted["weight"].to_numpy(float), weight_levels=weighted["level"].to_numpy(int),
         steps=tuple(steps), root=roots[0],
     )
+
+
+def _own_methods(table: pd.DataFrame, parents: tuple[str, ...]) -> tuple[str, ...]:
+    """Return each parent's ``aggregate`` column (``""`` where empty), or ``()`` when the table has none."""
+    if "aggregate" not in table:
+        return ()
+    column = table.set_index("code")["aggregate"]
+    return tuple("" if pd.isna(column[p]) else str(column[p]).strip() for p in parents)
+
+
+def uses_geometric(tree: Tree, aggregate: str) -> bool:
+    """Whether any aggregate of ``tree`` uses a geometric method in a draw whose choice is ``aggregate``."""
+    return any(m != "arithmetic" for step in tree.steps for m in step.methods_for(aggregate))
 
 
 def effective_weights(tree: Tree, codes: Sequence[str] | None = None) -> pd.Series:
@@ -282,41 +314,39 @@ def aggregate_draws(matrix: np.ndarray, tree: Tree, weights: np.ndarray, method:
     weights : numpy.ndarray
         Draws x ``tree.weight_codes``.
     method : {"arithmetic", "geometric"}
-        ``"geometric"`` is the engine's ``geometric_shifted``.
+        The draws' aggregation choice (``"geometric"`` is the engine's ``geometric_shifted``); an aggregate
+        whose framework row sets its own method keeps it (:meth:`AggregationStep.methods_for`).
 
     Returns
     -------
     numpy.ndarray
         Draws x units, the root's score.
     """
-    if method not in ("arithmetic", "geometric"):
-        raise ValueError(f"aggregation {method!r}: use 'arithmetic' or 'geometric'")
     # Level 1 is shared by all draws (units x indicators); from level 2 on, arrays are draws x units x codes.
     level_values = np.asarray(matrix, dtype=float)
     codes = list(tree.indicator_codes)
     for step in tree.steps:
         child = level_values[..., [codes.index(c) for c in step.child_codes]]
-        level_values = _weighted_mean(child, weights[:, step.weight_index], step.membership, method)
+        level_values = weighted_means(child, weights[:, step.weight_index], step.membership,
+                                      step.methods_for(method), parent_codes=step.parent_codes)
         codes = list(step.parent_codes)
     return level_values[..., codes.index(tree.root)]
 
 
-def _weighted_mean(child: np.ndarray, weights: np.ndarray, membership: np.ndarray, method: str) -> np.ndarray:
-    has = ~np.isnan(child)
-    if method == "arithmetic":
-        terms = np.where(has, child, 0.0)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(has, np.log(np.where(has, child, 0.0) + 1.0), 0.0)
-    by_parent = weights[:, :, None] * membership[None, :, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.matmul(terms, by_parent) / np.matmul(has.astype(float), by_parent)
-    return mean if method == "arithmetic" else np.exp(mean) - 1.0
+def positive_scale(matrix: np.ndarray, normalise: str, aggregate: str, tree: Tree | None = None) -> np.ndarray:
+    """Put z-scores on ``100 + 10 z`` (floored at 0) where a geometric method aggregates; else unchanged.
 
-
-def positive_scale(matrix: np.ndarray, normalise: str, aggregate: str) -> np.ndarray:
-    """Put z-scores on ``100 + 10 z`` (floored at 0) for geometric aggregation; anything else unchanged."""
-    if normalise == "zscore" and aggregate == "geometric":
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        Normalised indicator scores.
+    normalise, aggregate : str
+        The draw's normalisation and aggregation choices.
+    tree : Tree, optional
+        The tree, whose aggregates may set their own (geometric) methods; without it only ``aggregate`` counts.
+    """
+    geometric = uses_geometric(tree, aggregate) if tree is not None else aggregate == "geometric"
+    if normalise == "zscore" and geometric:
         return np.maximum(ZSCORE_POSITIVE_CENTRE + ZSCORE_POSITIVE_SCALE * matrix, 0.0)
     return matrix
 
@@ -343,17 +373,21 @@ def engine_matrices(data: pd.DataFrame, table: pd.DataFrame, imputations: Sequen
     Returns
     -------
     dict
-        ``(impute, normalise) -> units x indicators`` array.
+        ``(impute, normalise) -> units x indicators`` array (indicators transformed as the framework's
+        ``transform`` column says, then normalised, exactly as in the build).
     """
     from smartcity_analysis.index.engine import build_index
 
     codes = table.loc[table["level"] == 1, "code"].tolist()
+    # Only the normalised indicators are kept: aggregate arithmetically everywhere, so that no aggregate's own
+    # geometric method meets a normalisation it cannot take (the draws aggregate these matrices themselves).
+    arithmetic = dict.fromkeys(table.loc[table["level"] > 1, "code"], "arithmetic")
     matrices = {}
     for impute in imputations:
         for normalise in normalisations:
             result = build_index(data, table, unit=unit, impute=impute,
                                  impute_group=impute_group if "group" in impute else None,
-                                 treat_outliers=treat_outliers, normalise=normalise, aggregate="arithmetic")
+                                 treat_outliers=treat_outliers, normalise=normalise, aggregate=arithmetic)
             scores = result.scores.set_axis(result.scores.index.astype(str))
             matrices[(impute, normalise)] = scores.reindex(list(region_codes))[codes].to_numpy(float)
     return matrices
@@ -384,7 +418,7 @@ def evaluate_design(matrices: Mapping[tuple[str, str], np.ndarray], tree: Tree,
     n_units = next(iter(matrices.values())).shape[0]
     out = np.full((len(design), n_units), np.nan)
     for (impute, normalise, aggregate), rows in design.groupby(list(CHOICE_COLUMNS), sort=True).indices.items():
-        matrix = positive_scale(matrices[(impute, normalise)], normalise, aggregate)
+        matrix = positive_scale(matrices[(impute, normalise)], normalise, aggregate, tree)
         out[rows] = aggregate_draws(matrix, tree, weights[rows], aggregate)
     return out
 
