@@ -38,5 +38,6 @@ notebooks: $(STAMP)  ## Re-execute the committed notebooks in place (the history
 	$(BIN)/smartcity run --all-rounds --quiet
 	$(BIN)/python -m smartcity_analysis.reports.runner
 
-benchmark: $(STAMP)  ## Time every stage at every size, print one table, write docs/performance.md
+benchmark: $(STAMP)  ## Time every stage at every size (docs/performance.md), then the reading limits
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_reading.py

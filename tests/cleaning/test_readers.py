@@ -8,11 +8,14 @@ from pandas.testing import assert_frame_equal
 from smartcity_analysis.cleaning.readers import (
     UnreadableFileError,
     decode_csv_bytes,
+    decode_marking_strays,
     header_lookup,
     match_header,
     normalise_header,
     read_submission_file,
     read_submissions,
+    stray_lines,
+    stray_note,
 )
 
 
@@ -54,6 +57,23 @@ def test_sheet_matches_template(header, matches, lookup):
 def test_decode_csv_bytes_order():
     assert decode_csv_bytes("\ufeffKode;Révisi".encode()) == "Kode;Révisi"
     assert decode_csv_bytes("Kode;Révisi".encode("cp1252")) == "Kode;Révisi"
+
+
+@pytest.mark.parametrize(("payload", "text"), [
+    ("km²;caf".encode() + b"\xe9", "km²;café"),  # UTF-8 stays UTF-8; only the stray byte is Windows-1252
+    (b"\xef\xbb\xbfKode;caf\xe9", "Kode;café"),  # a byte-order mark says UTF-8 even with no other accent
+    (b"R\xe9visi \x80 5", "Révisi € 5"),  # no UTF-8 character at all: a Windows-1252 file
+    ("é".encode() + b"\x81", "é\x81"),  # a byte Windows-1252 leaves undefined is Latin-1 (removed later, logged)
+])
+def test_decode_keeps_utf8_and_reads_only_stray_bytes_as_windows_1252(payload, text):
+    assert decode_csv_bytes(payload) == text
+
+
+def test_stray_lines_are_counted_as_an_editor_counts_them():
+    marked = decode_marking_strays("a\r\nb\rc\nd é".encode() + b" \xe9\xe8 \r\n\xe0")
+    assert stray_lines(marked) == [4, 5]
+    assert stray_note(marked).startswith("lines 4, 5: ") and "(éèà)" in stray_note(marked)
+    assert stray_note(decode_marking_strays("é".encode())) is None
 
 
 def write_csv(path, text, encoding):
