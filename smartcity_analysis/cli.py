@@ -12,6 +12,9 @@ from pathlib import Path
 
 from smartcity_analysis.paths import PROCESSED_DIR, REPORTS_DIR, SAMPLE_SUBMISSIONS_DIR
 
+INVITATIONS_HELP = ("the round's invitation list (.csv/.xlsx); default: invitations-YEAR.csv (or .xlsx) beside the "
+                    "submissions folder, YEAR the round's year as its submissions give it")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smartcity", description=__doc__)
@@ -26,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--processed", type=Path, default=PROCESSED_DIR, help="processed folder to write")
     clean.add_argument("--year", type=int, default=None,
                        help="the round's assessment year (default: the latest year present)")
+    clean.add_argument("--invitations", type=Path, default=None, metavar="FILE", help=INVITATIONS_HELP)
 
     run = commands.add_parser("run", help="run every stage, then one report per region")
     run.add_argument("--submissions", type=Path, default=SAMPLE_SUBMISSIONS_DIR, help="submissions folder")
@@ -36,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--language", choices=("id", "en"), default="id", help="report language (default id)")
     run.add_argument("--year", type=int, default=None,
                      help="the round's assessment year; rows of other years are set aside (default: latest present)")
+    run.add_argument("--invitations", type=Path, default=None, metavar="FILE", help=INVITATIONS_HELP)
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars and no summary line (for schedulers); failures still go to stderr")
     run.add_argument("--all-rounds", action="store_true",
@@ -59,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "run" and args.all_rounds and args.invitations is not None:
+        parser.error("--invitations names one round's list and cannot be used with --all-rounds")
     try:
         return _dispatch(args)
     except (FileNotFoundError, NotADirectoryError) as error:
@@ -73,16 +80,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(summary)
         return 0
     if args.command == "clean":
-        from smartcity_analysis.cleaning.stage import run_cleaning
-
-        result = run_cleaning(args.submissions, args.processed, assessment_year=args.year)
-        summary = result.summary
-        print(
-            f"read {summary['rows_read']} rows from {len(summary['files_read'])} sheet(s): "
-            f"{summary['rows_accepted']} accepted, {summary['rows_superseded']} superseded, "
-            f"{summary['rows_quarantined']} quarantined; {len(summary['files_rejected'])} file(s) rejected"
-        )
-        return 0
+        return _clean(args)
     if args.command == "history":
         from smartcity_analysis.history import HistoryParameters, run_history
 
@@ -104,6 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run_all_rounds(args)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
+    invitations = _named_invitations(args.invitations)
     from smartcity_analysis.paths import NOTEBOOKS_DIR
     from smartcity_analysis.reports.kernels import StageKernels, run_stages
 
@@ -112,7 +111,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
                            assessment_year=args.year, quota=args.quota, language=args.language,
-                           progress=not args.quiet, stage_kernels=kernels)
+                           progress=not args.quiet, stage_kernels=kernels, invitations_file=invitations)
     if not args.quiet:
         print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
     for failure in result.failures:
@@ -120,6 +119,41 @@ def _dispatch(args: argparse.Namespace) -> int:
     if result.failures:
         print(f"{len(result.failures)} failure(s); see {result.manifest_path}", file=sys.stderr)
     return result.exit_code
+
+
+def _named_invitations(path: Path | None) -> Path | None:
+    """Return a named invitation list as an absolute path; a named list that is not there stops the command."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise FileNotFoundError(f"invitation list not found: {path}")
+    return path.resolve()
+
+
+def _clean(args: argparse.Namespace) -> int:
+    """Run stage 01 as the notebook does: clean the submissions, then set them against the invitation list."""
+    from smartcity_analysis.cleaning.invitations import invitations_with_notes, round_invitations_file
+    from smartcity_analysis.cleaning.stage import run_cleaning
+
+    named = _named_invitations(args.invitations)
+    if not args.submissions.is_dir():
+        raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
+    result = run_cleaning(args.submissions, args.processed, assessment_year=args.year)
+    summary = result.summary
+    print(
+        f"read {summary['rows_read']} rows from {len(summary['files_read'])} sheet(s): "
+        f"{summary['rows_accepted']} accepted, {summary['rows_superseded']} superseded, "
+        f"{summary['rows_quarantined']} quarantined; {len(summary['files_rejected'])} file(s) rejected"
+    )
+    invitations, notes = invitations_with_notes(round_invitations_file(named, args.submissions, summary),
+                                                args.processed)
+    if invitations is None:
+        print("; ".join(note.message_en for note in notes))
+        return 0
+    counts = invitations.summary
+    print(f"invitation list {counts['source_file']}: {counts['invited']} invited, {counts['took_part']} took part, "
+          f"{counts['absent']} absent, {counts['not_invited']} accepted without an invitation")
+    return 0
 
 
 def _run_all_rounds(args: argparse.Namespace) -> int:

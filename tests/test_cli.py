@@ -1,14 +1,18 @@
 """The `smartcity` command."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from smartcity_analysis.cli import main
-from smartcity_analysis.paths import SAMPLE_SUBMISSIONS_DIR
+from smartcity_analysis.cli import _parser, main
+from smartcity_analysis.paths import RAW_DIR, SAMPLE_SUBMISSIONS_DIR
+
+BUNDLED_LIST = RAW_DIR / "submissions" / "invitations-2021.csv"
 
 
 def test_clean_command_writes_the_contract_and_reports_the_counts(tmp_path, capsys):
@@ -57,12 +61,94 @@ def test_run_prints_each_failure_and_exits_1(tmp_path, capsys, monkeypatch):
     def fake_run_round(submissions, processed, reports, **kwargs):
         # The command starts the first stage's kernel before it imports the runner, and hands it over.
         assert isinstance(kwargs["stage_kernels"], StageKernels) and kwargs["stage_kernels"]._pending is not None
+        assert kwargs["invitations_file"] == BUNDLED_LIST.resolve()  # passed on to stage 01
         return runner.RunResult(Path(reports), Path(reports) / "index.html", Path(reports) / "manifest.json",
                                 ("3273",), (runner.Failure("3204", "05_region_report", "KeyError: 'hdi'"),))
 
     monkeypatch.setattr(runner, "run_round", fake_run_round)
-    status = main(["run", "--reports", str(tmp_path)])
+    status = main(["run", "--reports", str(tmp_path), "--invitations", str(BUNDLED_LIST)])
     captured = capsys.readouterr()
     assert status == 1
     assert "failed: 05_region_report 3204: KeyError: 'hdi'" in captured.err
     assert "1 region report(s)" in captured.out
+
+
+@pytest.mark.parametrize("command", ["clean", "run"])
+def test_invitations_option_names_a_file_and_defaults_to_none(command):
+    assert _parser().parse_args([command]).invitations is None
+    assert _parser().parse_args([command, "--invitations", "lists/daftar.xlsx"]).invitations == Path(
+        "lists/daftar.xlsx")
+
+
+@pytest.mark.parametrize("command", ["clean", "run"])
+def test_a_named_invitation_list_that_is_not_there_is_one_clear_line_and_status_2(command, tmp_path, capsys):
+    missing = tmp_path / "daftar.csv"
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--submissions", str(SAMPLE_SUBMISSIONS_DIR), "--processed", str(tmp_path / "p"),
+              "--invitations", str(missing)])
+    assert exit_info.value.code == 2
+    assert f"smartcity {command}: invitation list not found: {missing}" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()  # refused before anything ran
+
+
+def test_invitations_cannot_name_one_list_for_all_rounds(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--all-rounds", "--invitations", str(BUNDLED_LIST)])
+    assert exit_info.value.code == 2
+    assert "--invitations" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sample_cleaned(tmp_path_factory):
+    """``smartcity clean`` on the bundled round, in its own folder ``sample-2021``."""
+    processed = tmp_path_factory.mktemp("sample_2021")
+    assert main(["clean", "--submissions", str(SAMPLE_SUBMISSIONS_DIR), "--processed", str(processed)]) == 0
+    return processed
+
+
+def _renamed_round(tmp_path, with_list):
+    folder = tmp_path / "putaran-terbaru"
+    shutil.copytree(SAMPLE_SUBMISSIONS_DIR, folder)
+    if with_list:
+        shutil.copy(BUNDLED_LIST, tmp_path / BUNDLED_LIST.name)
+    return folder
+
+
+def test_a_folder_without_a_year_in_its_name_runs_like_sample_2021(sample_cleaned, tmp_path, capsys):
+    folder = _renamed_round(tmp_path, with_list=True)
+    capsys.readouterr()
+    assert main(["clean", "--submissions", str(folder), "--processed", str(tmp_path / "p")]) == 0
+    assert "invitation list invitations-2021.csv: 150 invited, 88 took part" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "p" / "cleaning_summary.json").read_text(encoding="utf-8"))
+    assert summary["round_year"] == {"year": 2021, "found_from": "assessment_year"}
+    for path in sorted(sample_cleaned.iterdir()):  # every file, the invitation list's included
+        assert path.read_bytes() == (tmp_path / "p" / path.name).read_bytes(), path.name
+
+
+def test_invitations_option_names_a_list_the_default_would_not_find(sample_cleaned, tmp_path, capsys):
+    folder = _renamed_round(tmp_path, with_list=False)
+    elsewhere = tmp_path / "lists" / "daftar undangan putaran terbaru.csv"
+    elsewhere.parent.mkdir()
+    shutil.copy(BUNDLED_LIST, elsewhere)
+    assert main(["clean", "--submissions", str(folder), "--processed", str(tmp_path / "without")]) == 0
+    assert "No invitation list was given" in capsys.readouterr().out
+    assert not (tmp_path / "without" / "participation.csv").exists()
+    assert main(["clean", "--submissions", str(folder), "--processed", str(tmp_path / "p"),
+                 "--invitations", str(elsewhere)]) == 0
+    assert "invitation list daftar undangan putaran terbaru.csv: 150 invited, 88 took part" in capsys.readouterr().out
+    participation = pd.read_csv(tmp_path / "p" / "participation.csv", dtype=str)
+    assert participation.equals(pd.read_csv(sample_cleaned / "participation.csv", dtype=str))
+
+
+def test_without_an_assessment_year_the_submission_dates_find_the_list(tmp_path, capsys):
+    folder = tmp_path / "putaran-terbaru"
+    folder.mkdir()
+    (folder / "a.csv").write_text("Kode Wilayah;Tanggal Pengisian;IPM\n3273;03/11/2021;72\n3204;04/11/2021;70\n",
+                                  encoding="utf-8")
+    (tmp_path / "invitations-2021.csv").write_text(
+        "Kode Wilayah;Nama Kabupaten/Kota;Provinsi\n3273;Kota Bandung;Jawa Barat\n3204;Kab. Bandung;Jawa Barat\n",
+        encoding="utf-8")
+    assert main(["clean", "--submissions", str(folder), "--processed", str(tmp_path / "p")]) == 0
+    assert "invitation list invitations-2021.csv: 2 invited, 0 took part, 2 absent" in capsys.readouterr().out
+    participation = pd.read_csv(tmp_path / "p" / "participation.csv", dtype={"region_code": str})
+    assert participation["quarantined_rows"].tolist() == [1, 1]  # no year: quarantined, and counted as absent

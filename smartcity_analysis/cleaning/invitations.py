@@ -1,9 +1,10 @@
 """The invitation list of a round: who was invited, and against it, who took part and who did not.
 
-A round's invitation list (``invitations-<year>.csv`` or ``.xlsx`` beside the round's submissions folder) names
-each invited kab/kota by code and/or name, with its province and, when known, the class and day it was
-scheduled in. It is read with the cleaning stage's readers (CSV in any of their encodings and separators, or a
-workbook) and resolved with its resolver, so an invitation row is identified exactly as a submission row is.
+A round's invitation list (a file named explicitly, else ``invitations-<year>.csv`` or ``.xlsx`` beside the round's
+submissions folder, ``<year>`` the round's year as its submissions give it) names each invited kab/kota by code
+and/or name, with its province and, when known, the class and day it was scheduled in. It is read with the
+cleaning stage's readers (CSV in any of their encodings and separators, or a workbook) and resolved with its
+resolver, so an invitation row is identified exactly as a submission row is.
 Every row read ends in one place: **invited** (one row per region), **not invited** (the row says so in
 ``invited``) or **quarantined** with a reason (the resolver's, ``duplicate_invitation``, ``invalid_invited``).
 
@@ -89,21 +90,55 @@ class InvitationResult:
 
 # --- Where the list is --------------------------------------------------------------------------------------
 
-def default_invitations_file(submissions_dir: str | Path) -> Path | None:
+def default_invitations_file(submissions_dir: str | Path, year: int | None = None) -> Path | None:
     """Return the invitation list beside a round folder: ``invitations-<year>.csv`` (or ``.xlsx``).
 
-    The year is the four-digit year in the folder's name (``sample-2021``); a folder without one has no
-    default list. Returns None when no such file exists.
+    Parameters
+    ----------
+    submissions_dir : str or Path
+        The round's folder; the list is looked for in the folder that holds it.
+    year : int, optional
+        The round's year as its submissions give it (``cleaning_summary.json``, ``round_year``; see
+        :func:`smartcity_analysis.cleaning.stage.content_year`). Only without one does the four-digit year in
+        the folder's name (``sample-2021``) count, so a folder named ``putaran-terbaru`` finds its list too.
+
+    Returns
+    -------
+    Path or None
+        The list, or None when there is no year or no such file (a list named otherwise is given explicitly:
+        ``smartcity run --invitations FILE``).
     """
     folder = Path(submissions_dir)
-    years = _YEAR.findall(folder.name)
-    if not years:
-        return None
+    if year is None:
+        years = _YEAR.findall(folder.name)
+        if not years:
+            return None
+        year = int(years[-1])
     for suffix in (".csv", ".xlsx"):
-        candidate = folder.parent / f"invitations-{years[-1]}{suffix}"
+        candidate = folder.parent / f"invitations-{int(year)}{suffix}"
         if candidate.is_file():
             return candidate
     return None
+
+
+def round_invitations_file(invitations_file: str | Path | None, submissions_dir: str | Path,
+                           summary: Mapping[str, Any] | None = None) -> Path | None:
+    """Return the invitation list of a round: the one named, else the conventional one beside its folder.
+
+    Parameters
+    ----------
+    invitations_file : str or Path or None
+        The list as named by the user (``--invitations``, the notebook's ``invitations_file``); empty or None
+        for the default.
+    submissions_dir : str or Path
+        The round's folder.
+    summary : Mapping, optional
+        The round's ``cleaning_summary.json``: its ``round_year`` names the default list.
+    """
+    if invitations_file:
+        return Path(invitations_file)
+    year = ((summary or {}).get("round_year") or {}).get("year")
+    return default_invitations_file(submissions_dir, year)
 
 
 # --- Reading ------------------------------------------------------------------------------------------------

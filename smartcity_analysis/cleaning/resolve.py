@@ -235,18 +235,27 @@ def split_type_word(name: str, type_words: Mapping[str, str]) -> tuple[str | Non
     """Split a leading (``Kab. Bandung``) or trailing (``Bandung Regency``) type word off a name.
 
     A word counts only when followed by a space or punctuation, so ``Kotabaru`` and ``Kotamobagu`` keep
-    their names. ``Administrasi`` after the type word (Jakarta) is dropped.
+    their names. ``Administrasi`` after the type word (Jakarta) is dropped. Every leading word is tried
+    before any trailing one, so in ``Kab Lima Puluh Kota`` the type is ``Kab`` and ``Kota`` stays in the
+    name.
     """
+    kind, rest, _ = _split_type_word(name, type_words)
+    return kind, rest
+
+
+def _split_type_word(name: str, type_words: Mapping[str, str]) -> tuple[str | None, str, str | None]:
+    """Return :func:`split_type_word`'s type and rest, and where the word was (``leading``/``trailing``)."""
     text = re.sub(r"\s+", " ", name).strip()
     lower = text.lower()
     for word, kind in type_words.items():
         follows = lower[len(word):len(word) + 1]
         if lower.startswith(word) and (word.endswith(".") or re.match(r"[\s.,]", follows)):
             rest = re.sub(r"^[\s.,]*(administrasi\s+)?", "", text[len(word):], flags=re.IGNORECASE)
-            return kind, rest.strip()
+            return kind, rest.strip(), "leading"
+    for word, kind in type_words.items():
         if lower.endswith(" " + word):
-            return kind, text[: -len(word)].strip()
-    return None, text
+            return kind, text[: -len(word)].strip(), "trailing"
+    return None, text, None
 
 
 def match_province(text: Any, index: RegionIndex) -> str | None:
@@ -279,8 +288,9 @@ def name_candidates(name: Any, province: Any, index: RegionIndex) -> tuple[list[
 
     The whole name is tried first (so ``Kotabaru`` is not read as Kota + Baru); then the alias table; then
     the name without its type word, among regions of that type and province when given (falling back to
-    all regions when that narrowing leaves none). The regions are looked up in the index's prepared
-    pools (:meth:`RegionIndex.pool`), not filtered per row.
+    all regions when that narrowing leaves none). A trailing type word is kept in the name when the whole
+    name is a region's (``Lima Puluh Kota`` is the kabupaten, not a kota). The regions are looked up in the
+    index's prepared pools (:meth:`RegionIndex.pool`), not filtered per row.
 
     Returns
     -------
@@ -294,14 +304,16 @@ def name_candidates(name: Any, province: Any, index: RegionIndex) -> tuple[list[
     text = canonical_text(name)
     everywhere = index.pool()
     whole = list(everywhere.by_key.get(normalise_key(text), ()))
-    kind, bare = split_type_word(text, index.type_words)
+    kind, bare, position = _split_type_word(text, index.type_words)
     key = normalise_key(bare)
     if key in index.aliases:
         return [index.aliases[key]], "region_alias"
     province_code = match_province(province, index) if not is_blank(province) else None
     narrowed = index.pool(kind, province_code)
-    if whole and kind is None:
-        return _narrow(whole, narrowed), "region_from_name"
+    if whole and (kind is None or position == "trailing"):
+        # A name that ends in a type word and is itself a region's name is that region: Lima Puluh Kota
+        # is a kabupaten, not a kota called Lima Puluh.
+        return _narrow(whole, index.pool(None, province_code)), "region_from_name"
     for pool in (narrowed, everywhere):
         codes, how = _keys_matching(key, pool)
         if codes:

@@ -5,7 +5,9 @@
 1. read every ``.xlsx``/``.csv`` of the folder (:mod:`smartcity_analysis.cleaning.readers`; personal data dropped);
 2. parse every value by its field type and check ranges and consistency rules (:mod:`~.parse`);
 3. resolve each row to a reference region (:mod:`~.resolve`);
-4. quarantine rows without a region or an assessment year, keep the latest row per region and year;
+4. quarantine rows without a region or an assessment year (or with a denominator behind an unrecognised header),
+   keep the latest row per region and year; rows sent at the same time count once when identical and are all
+   quarantined when they differ;
 5. validate the clean table against a schema built from the framework, write the contract files.
 
 The rules and reason codes are documented in ``docs/cleaning.md``.
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
+from rapidfuzz import fuzz
 
 from smartcity_analysis import __version__, outputs
 from smartcity_analysis.cleaning.parse import (
@@ -32,12 +36,14 @@ from smartcity_analysis.cleaning.parse import (
     FieldSpec,
     Vocabulary,
     apply_consistency_rules,
+    canonical_text,
     field_specs,
+    is_blank,
     parse_frame,
     to_typed,
 )
 from smartcity_analysis.cleaning.readers import SubmissionBatch, read_submissions
-from smartcity_analysis.cleaning.resolve import RegionIndex, load_region_index, resolve_frame
+from smartcity_analysis.cleaning.resolve import RegionIndex, load_region_index, normalise_key, resolve_frame
 from smartcity_analysis.config import Framework, load_framework
 from smartcity_analysis.notes import Note
 from smartcity_analysis.reference import load_regions
@@ -58,6 +64,18 @@ OUTPUT_FILES = {"clean_csv": "submissions_clean.csv", "clean_parquet": "submissi
                 "log": "cleaning_log.csv",
                 "summary": "cleaning_summary.json"}
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# Fields that identify a submission rather than say something about the region: two rows of one region and year
+# sent at the same time that differ only here are one submission (a form re-sent in another format, or with a
+# new ID); a difference in any other field is a conflict.
+NOT_COMPARED_FIELDS = frozenset({"submission_id", "region_code", "region_name", "province_name", "assessment_year",
+                                 "submitted_at"})
+# At most this many disagreeing fields are named in a conflict's detail (then "and N more").
+CONFLICT_FIELDS_SHOWN = 5
+# fuzz.ratio between an unrecognised header and a denominator's id or labels (keys as resolve.normalise_key; each
+# label also without its unit in brackets) from which the header is taken for that column: the mis-decoded
+# ``Luas Wilayah (kmÂ²)`` scores 97 against ``Luas Wilayah (km²)`` and ``Luas Wilayah (km2)`` 100, while
+# ``Jumlah Penduduk Miskin`` (another quantity) scores 82 against ``Jumlah Penduduk`` and stays below.
+DENOMINATOR_HEADER_THRESHOLD = 85.0
 
 
 @dataclass(frozen=True)
@@ -144,21 +162,26 @@ def clean_batch(batch: SubmissionBatch, framework: Framework, index: RegionIndex
     changes = pd.concat([df for df in (batch.changes, changes, rule_changes) if len(df)] or [changes],
                         ignore_index=True)
     resolution = resolve_frame(rows, index)
-    status = assign_status(rows, values, resolution, changes, specs)
+    unread = unread_denominators(rows, batch.unknown_columns, framework)
+    status = assign_status(rows, values, resolution, changes, specs, unread)
     year, chosen_by = round_year(status, values, assessment_year)
     status = set_aside_other_years(status, values, year)
     clean = build_clean_table(rows, values, status, index, specs)
     clean, substitutions = fill_denominators(clean, reference if reference is not None else load_regions(),
-                                             framework, specs)
+                                             framework, specs, batch.unknown_columns)
     validate_clean(clean, framework)
     quarantine = build_quarantine(rows, status)
     superseded = build_superseded(rows, status)
     other_years = build_other_years(rows, status, values)
-    log = pd.concat([build_log(rows, changes, resolution, status, specs), substitutions], ignore_index=True)
+    log = pd.concat([df for df in (build_log(rows, changes, resolution, status, specs),
+                                   build_duplicate_log(rows, values, status, specs), substitutions) if len(df)]
+                    or [substitutions], ignore_index=True)
     summary = build_summary(batch, clean, quarantine, superseded, framework, submissions_dir, other_years)
     summary["assessment_year"] = {"year": year, "chosen_by": chosen_by,
                                   "years_present": years_present(status, values)}
-    notes = (*year_notes(year, chosen_by, other_years), *denominator_notes(substitutions, specs))
+    summary["round_year"] = content_year(year, chosen_by, values)
+    notes = (*year_notes(year, chosen_by, other_years),
+             *denominator_notes(substitutions, specs, ignored_headers(batch.unknown_columns)))
     return CleaningResult(clean, quarantine, superseded, log, summary, other_years=other_years, notes=notes)
 
 
@@ -180,6 +203,29 @@ def round_year(status: pd.DataFrame, values: pd.DataFrame, requested: int | None
         return int(requested), "parameter"
     present = years_present(status, values)
     return (present[-1], "latest_present") if present else (None, "none_present")
+
+
+def content_year(year: int | None, chosen_by: str, values: pd.DataFrame) -> dict[str, Any]:
+    """Return the round's year as its content gives it, to find the round's invitation list by.
+
+    The year the round was restricted to (:func:`round_year`: the parameter, else the latest assessment year
+    present) when there is one; otherwise the year most rows were submitted in (``submitted_at``; the later
+    year on a tie). The submission date never gives a row its assessment year: it only names the round.
+
+    Returns
+    -------
+    dict
+        ``year`` (None when neither gives one) and ``found_from``: ``parameter``, ``assessment_year``,
+        ``submitted_at`` or None.
+    """
+    if year is not None:
+        return {"year": int(year), "found_from": "parameter" if chosen_by == "parameter" else "assessment_year"}
+    submitted = values["submitted_at"] if "submitted_at" in values else pd.Series(dtype=object)
+    dated = pd.to_datetime(pd.Series(submitted.to_numpy()), errors="coerce").dropna()
+    if dated.empty:
+        return {"year": None, "found_from": None}
+    counts = dated.dt.year.value_counts()
+    return {"year": int(max(counts[counts == counts.max()].index)), "found_from": "submitted_at"}
 
 
 def set_aside_other_years(status: pd.DataFrame, values: pd.DataFrame, year: int | None) -> pd.DataFrame:
@@ -224,13 +270,24 @@ def year_notes(year: int | None, chosen_by: str, other_years: pd.DataFrame) -> t
 
 # --- Denominators from the reference ------------------------------------------------------------------------
 
+# Added to a denominator's note (Indonesian, English) when the region's file had headers that matched no field.
+UNRECOGNISED_HEADER_NOTE = (
+    " Berkas daerah memuat kolom yang judulnya tidak dikenali (lihat cleaning_log.csv); jika angkanya ada di sana, "
+    "perbaiki judul kolom dan kirim ulang.",
+    " The region's file has columns whose headers were not recognised (see cleaning_log.csv); if the figure is "
+    "there, correct the header and resubmit.")
+
+
 def fill_denominators(clean: pd.DataFrame, reference: pd.DataFrame, framework: Framework,
-                      specs: Mapping[str, FieldSpec]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      specs: Mapping[str, FieldSpec], unknown_columns: Sequence[Mapping[str, Any]] = ()
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Take population and area from the BPS reference table where the framework's ``denominators`` say so.
 
     A region's own figure is kept when it is there and passed its checks, unless the framework prefers the
     reference; otherwise the reference figure takes its place. Every substitution is a log row with the rule
-    ``reference_denominator`` and the source.
+    ``reference_denominator`` and the source. A row whose file has headers that matched no field (``unknown_columns``
+    of the batch) says so in that row's detail, naming them: the figure may be in one of them. (A header that looks
+    like the denominator itself never gets here: :func:`unread_denominators` quarantines its rows.)
 
     Returns
     -------
@@ -239,6 +296,7 @@ def fill_denominators(clean: pd.DataFrame, reference: pd.DataFrame, framework: F
     """
     clean = clean.copy()
     by_code = reference.set_index(reference["region_code"].astype(str))
+    ignored = ignored_headers(unknown_columns)
     rows = []
     for entry in framework.raw.get("denominators") or ():
         name, column = entry["field"], entry.get("reference_column", entry["field"])
@@ -247,47 +305,135 @@ def fill_denominators(clean: pd.DataFrame, reference: pd.DataFrame, framework: F
         figure = clean["region_code"].map(by_code[column]).astype(float)
         take = figure.notna() & (clean[name].isna() if entry.get("prefer") != "reference" else True)
         for i in clean.index[take]:
-            rows.append(_substitution(clean.loc[i], name, figure[i], specs))
+            rows.append(_substitution(clean.loc[i], name, figure[i], specs,
+                                      ignored.get(str(clean.at[i, "source_file"]), ())))
         clean.loc[take, name] = figure[take].astype(clean[name].dtype) if clean[name].dtype != object else figure[take]
     return clean, pd.DataFrame(rows, columns=LOG_COLUMNS).astype({"source_row": "int64"})
 
 
-def _substitution(row: pd.Series, name: str, figure: float, specs: Mapping[str, FieldSpec]) -> dict[str, Any]:
+def ignored_headers(unknown_columns: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Return each file's headers that matched no field (from ``SubmissionBatch.unknown_columns``), in order."""
+    found: dict[str, list[str]] = {}
+    for entry in unknown_columns:
+        headers = found.setdefault(str(entry["file"]), [])
+        if entry["column"] not in headers:
+            headers.append(str(entry["column"]))
+    return {file: tuple(headers) for file, headers in found.items()}
+
+
+def _substitution(row: pd.Series, name: str, figure: float, specs: Mapping[str, FieldSpec],
+                  ignored: Sequence[str] = ()) -> dict[str, Any]:
     label = specs[name].label if name in specs else name
     was = "" if pd.isna(row[name]) else str(row[name])
     value = str(int(figure)) if float(figure).is_integer() else repr(float(figure))
     why = "left blank or failed its check" if was == "" else f"{was!r} replaced (the framework prefers the reference)"
+    detail = (f"{row['source_file']} row {row['source_row']}, column {label} ({name}): {why}; the BPS "
+              f"reference figure {value} is used (data/raw/reference/regions.csv)")
+    if ignored and was == "":
+        detail += (f". The file's column(s) {', '.join(repr(h) for h in ignored)} match no template field and were "
+                   f"ignored: if one of them holds {label}, rename it {label!r} and resubmit")
     return {"source_file": row["source_file"], "source_row": int(row["source_row"]), "region_code": row["region_code"],
             "field": name, "original_value": was, "cleaned_value": value, "rule": "reference_denominator",
-            "detail": f"{row['source_file']} row {row['source_row']}, column {label} ({name}): {why}; the BPS "
-                      f"reference figure {value} is used (data/raw/reference/regions.csv)"}
+            "detail": detail}
 
 
-def denominator_notes(substitutions: pd.DataFrame, specs: Mapping[str, FieldSpec]) -> tuple[Note, ...]:
-    """One note per region and figure taken from the reference, shown in that region's report."""
+def denominator_notes(substitutions: pd.DataFrame, specs: Mapping[str, FieldSpec],
+                      ignored: Mapping[str, Sequence[str]] | None = None) -> tuple[Note, ...]:
+    """One note per region and figure taken from the reference, shown in that region's report.
+
+    ``ignored`` is :func:`ignored_headers` of the batch: when the region left the figure blank in a file with
+    headers that matched no field, the note says so (its log row names them).
+    """
     words = {"population": ("jumlah penduduk", "population"), "area_km2": ("luas wilayah", "area")}
+    ignored = ignored or {}
     notes = []
     for row in substitutions.itertuples():
         word_id, word_en = words.get(row.field, (row.field, row.field))
+        header_id, header_en = (UNRECOGNISED_HEADER_NOTE if row.original_value == ""
+                                and ignored.get(str(row.source_file)) else ("", ""))
         notes.append(Note(STAGE, f"denominator:{row.field}", "substituted", "reference_denominator",
                           f"{word_id.capitalize()} diambil dari tabel rujukan BPS ({row.cleaned_value}), karena "
-                          "isian daerah kosong atau tidak lolos pemeriksaan.",
+                          f"isian daerah kosong atau tidak lolos pemeriksaan.{header_id}",
                           f"{word_en.capitalize()} taken from the BPS reference table ({row.cleaned_value}): the "
-                          "region left it blank or it failed its check.", str(row.region_code)))
+                          f"region left it blank or it failed its check.{header_en}", str(row.region_code)))
     return tuple(notes)
+
+
+def denominator_headers(framework: Framework) -> dict[str, tuple[str, ...]]:
+    """Return, per denominator the region's own figure is preferred for, the keys its header is compared on.
+
+    The field's id, its Indonesian and English labels, and each label without its unit in brackets, as
+    :func:`~smartcity_analysis.cleaning.resolve.normalise_key` makes them.
+    """
+    fields = framework.fields
+    found = {}
+    for entry in framework.raw.get("denominators") or ():
+        name = entry["field"]
+        if entry.get("prefer") == "reference" or name not in fields.index:
+            continue
+        labels = [str(fields.at[name, c]) for c in ("label_id", "label_en") if c in fields.columns
+                  and not is_blank(fields.at[name, c])]
+        names = [name, *labels, *(re.sub(r"\(.*?\)", "", label) for label in labels)]
+        found[name] = tuple(dict.fromkeys(k for k in map(normalise_key, names) if k))
+    return found
+
+
+def unread_denominators(rows: pd.DataFrame, unknown_columns: Sequence[Mapping[str, Any]],
+                        framework: Framework) -> pd.DataFrame:
+    """Find rows whose population or area is empty while their sheet has a header that looks like that column.
+
+    Such a header matched no field (a mis-decoded ``Luas Wilayah (kmÂ²)``, ``Luas Wilayah (km2)``), so the
+    region's own figure was not read; putting the reference figure in its place would replace a submitted value
+    because of a header. A header "looks like" a denominator when :data:`DENOMINATOR_HEADER_THRESHOLD` is reached
+    (:func:`denominator_headers`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row_seq``, ``field``, ``header`` (the first such header of the row's sheet), one row per row and field.
+    """
+    columns = ["row_seq", "field", "header"]
+    if not unknown_columns or rows.empty:
+        return pd.DataFrame(columns=columns)
+    records = []
+    for name, keys in denominator_headers(framework).items():
+        looks = {}
+        for entry in unknown_columns:
+            sheet = (str(entry["file"]), _sheet_key(entry["sheet"]))
+            key = normalise_key(entry["column"])
+            if sheet not in looks and key and max(fuzz.ratio(key, k) for k in keys) >= DENOMINATOR_HEADER_THRESHOLD:
+                looks[sheet] = str(entry["column"])
+        if not looks:
+            continue
+        cells = rows[name] if name in rows else pd.Series([None] * len(rows), index=rows.index)
+        sheets = rows["source_sheet"] if "source_sheet" in rows else pd.Series([None] * len(rows), index=rows.index)
+        for seq, file, sheet, cell in zip(rows["row_seq"], rows["source_file"], sheets, cells, strict=True):
+            header = looks.get((str(file), _sheet_key(sheet)))
+            if header is not None and is_blank(cell):
+                records.append((int(seq), name, header))
+    return pd.DataFrame(records, columns=columns)
+
+
+def _sheet_key(sheet: Any) -> str | None:
+    return None if sheet is None or (isinstance(sheet, float) and np.isnan(sheet)) else str(sheet)
 
 
 # --- Which rows are accepted ----------------------------------------------------------------------------
 
 def assign_status(rows: pd.DataFrame, values: pd.DataFrame, resolution: pd.DataFrame, changes: pd.DataFrame,
-                  specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+                  specs: Mapping[str, FieldSpec], unread: pd.DataFrame | None = None) -> pd.DataFrame:
     """Decide each row's fate: ``accepted``, ``superseded`` (by which row) or ``quarantined`` (why).
+
+    A row is quarantined for its region (the resolver's reasons), its missing assessment year, or a denominator
+    behind an unrecognised header (``unread``, from :func:`unread_denominators`); the others compete per region
+    and year (:func:`mark_superseded`), and rows sent at the same time are settled (:func:`settle_simultaneous`).
 
     Returns
     -------
     pandas.DataFrame
         ``row_seq``, ``region_code``, ``status``, ``reason_code``, ``message``, ``superseded_by`` (a
-        ``row_seq``), indexed like ``rows``.
+        ``row_seq``), ``identical_duplicate`` (a superseded row with the same time and values as its winner),
+        indexed like ``rows``.
     """
     status = resolution[["row_seq", "region_code", "reason_code", "message"]].copy()
     year = values["assessment_year"] if "assessment_year" in values else pd.Series(None, index=values.index)
@@ -296,11 +442,33 @@ def assign_status(rows: pd.DataFrame, values: pd.DataFrame, resolution: pd.DataF
     year_changes = changes[changes["field"] == "assessment_year"] if no_year.any() else changes
     status.loc[no_year, "message"] = [_year_message(seq, year_changes, specs)
                                       for seq in status.loc[no_year, "row_seq"]]
+    if unread is not None and len(unread):
+        status = _quarantine_unread(status, unread, specs)
     status["status"] = status["reason_code"].map(lambda r: "accepted" if pd.isna(r) else "quarantined")
     submitted = values["submitted_at"] if "submitted_at" in values else pd.Series(None, index=values.index)
     status["assessment_year"] = year.to_numpy()
     status["submitted_at"] = pd.to_datetime(submitted.to_numpy())
-    return status.pipe(mark_superseded).drop(columns=["assessment_year", "submitted_at"])
+    where = pd.Series(_where(rows).to_numpy(), index=rows["row_seq"].to_numpy())
+    return (status.pipe(mark_superseded).pipe(settle_simultaneous, values, where, specs)
+            .drop(columns=["assessment_year", "submitted_at"]))
+
+
+def _quarantine_unread(status: pd.DataFrame, unread: pd.DataFrame, specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Quarantine rows (still unreasoned) whose denominator is behind an unrecognised header, saying which."""
+    status = status.copy()
+    first = unread.drop_duplicates("row_seq").set_index("row_seq")
+    hit = status["reason_code"].isna() & status["row_seq"].isin(first.index)
+    status.loc[hit, "reason_code"] = "unrecognised_denominator_header"
+    status.loc[hit, "message"] = [_unread_message(first.at[seq, "field"], first.at[seq, "header"], specs)
+                                  for seq in status.loc[hit, "row_seq"]]
+    return status
+
+
+def _unread_message(name: str, header: str, specs: Mapping[str, FieldSpec]) -> str:
+    label = specs[name].label if name in specs else name
+    return (f"{label} ({name}) is empty and the column {header!r} looks like it but does not match the template, "
+            "so the region's own figure could not be read (the BPS reference figure is not put in its place); "
+            f"rename the column {label!r} and resubmit")
 
 
 def _year_message(seq: int, changes: pd.DataFrame, specs: Mapping[str, FieldSpec]) -> str:
@@ -315,6 +483,8 @@ def mark_superseded(status: pd.DataFrame) -> pd.DataFrame:
 
     An undated row is older than any dated one; on equal timestamps the later row in reading order (files
     sorted by name, then sheets, then rows) wins. The others become ``superseded``, pointing at the winner.
+    Whether rows tied with the winner are one submission sent twice or a conflict is then decided by
+    :func:`settle_simultaneous`.
 
     Parameters
     ----------
@@ -336,6 +506,103 @@ def mark_superseded(status: pd.DataFrame) -> pd.DataFrame:
     status.loc[losers, "status"] = "superseded"
     status.loc[losers, "superseded_by"] = winner[losers].to_numpy()
     return status
+
+
+def settle_simultaneous(status: pd.DataFrame, values: pd.DataFrame, where: pd.Series,
+                        specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Settle the rows of one region and year sent at the same time as the row that won: never a silent pick.
+
+    Rows superseded by a winner with the same ``submitted_at`` (both undated counts as the same) are compared with
+    it on every field but :data:`NOT_COMPARED_FIELDS`. The same values: one submission sent twice, counted once
+    (the rows stay superseded, marked ``identical_duplicate``, and are logged). Different values: the winner and
+    every row of its time are quarantined as ``conflicting_submissions``, each naming the others and the fields
+    that disagree; older rows stay superseded by the quarantined winner (the region did send something later).
+
+    Parameters
+    ----------
+    status : pandas.DataFrame
+        As :func:`mark_superseded` returns it, with ``submitted_at``; positions aligned with ``values``.
+    values : pandas.DataFrame
+        The parsed values, one row per row of ``status``.
+    where : pandas.Series
+        ``"file row n"`` by ``row_seq``.
+    specs : Mapping
+        The field specifications (labels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``status``, ``reason_code``, ``message`` and ``superseded_by`` updated and the boolean column
+        ``identical_duplicate``.
+    """
+    status = status.assign(identical_duplicate=False)
+    losers = status[status["status"] == "superseded"]
+    when = pd.Series(status["submitted_at"].to_numpy(), index=status["row_seq"].to_numpy())
+    theirs = when.reindex(losers["superseded_by"].astype("int64").to_numpy()).to_numpy()
+    mine = losers["submitted_at"].to_numpy()
+    tied = losers[(mine == theirs) | (pd.isna(mine) & pd.isna(theirs))]
+    if tied.empty:
+        return status
+    winners = tied["superseded_by"].astype("int64").to_numpy()
+    kept = np.unique(winners)
+    members = np.concatenate([tied["row_seq"].to_numpy(dtype=np.int64), kept])
+    compared = [c for c in values.columns if c != "row_seq" and c not in NOT_COMPARED_FIELDS]
+    at = pd.Series(range(len(status)), index=status["row_seq"].to_numpy())
+    # Values compared as the log shows them (72,5 and 72.50 are one value; blank and missing too).
+    text = values.iloc[at[members].to_numpy()][compared].map(canonical_text).set_axis(members)
+    group = pd.Series(np.concatenate([winners, kept]), index=members)
+    differs = text.groupby(group.to_numpy()).nunique() > 1
+    conflicted = set(differs.index[differs.any(axis=1)])
+    index_of = pd.Series(status.index, index=status["row_seq"].to_numpy())
+    same = [int(s) for s, g in zip(tied["row_seq"], winners, strict=True) if g not in conflicted]
+    status.loc[index_of[same], "identical_duplicate"] = True
+    status.loc[index_of[same], "message"] = [
+        f"the same values as {where[int(group[s])]}, {_sent(when[s])}; counted once (that row is kept)" for s in same]
+    if not conflicted:
+        return status
+    label_of = {c: f"{specs[c].label} ({c})" if c in specs else c for c in compared}
+    date_label = specs["submitted_at"].label if "submitted_at" in specs else "submitted_at"
+    cells = {int(seq): dict(zip(compared, row, strict=True))
+             for seq, row in zip(members, text.itertuples(index=False, name=None), strict=True)}
+    place = {int(seq): str(where[int(seq)]) for seq in members}
+    by_winner: dict[int, list[int]] = {}
+    for seq, winner in zip(members, group, strict=True):
+        if winner in conflicted:
+            by_winner.setdefault(int(winner), []).append(int(seq))
+    rows, messages = [], []
+    for winner, seqs in sorted(by_winner.items()):
+        seqs = sorted(seqs)
+        differing = [c for c in compared if differs.at[winner, c]]
+        block = {seq: cells[seq] for seq in seqs}
+        for seq in seqs:
+            rows.append(index_of[seq])
+            messages.append(_conflict_message(seq, block, differing, place, label_of, when[seq], date_label))
+    status.loc[rows, ["status", "reason_code"]] = ["quarantined", "conflicting_submissions"]
+    status.loc[rows, "superseded_by"] = pd.NA
+    status.loc[rows, "message"] = messages
+    return status
+
+
+def _sent(when: Any) -> str:
+    return "both undated" if pd.isna(when) else f"sent at the same time ({canonical_text(pd.Timestamp(when))})"
+
+
+def _conflict_message(seq: int, block: Mapping[int, Mapping[str, str]], differing: list[str],
+                      place: Mapping[int, str], label_of: Mapping[str, str], sent: Any, date_label: str) -> str:
+    """Say which rows this one conflicts with, on which fields (values as text, by row), and what to do."""
+    others = [s for s in block if s != seq]
+    at = "undated, as is" if pd.isna(sent) else f"{_sent(sent)} as"
+    parts = []
+    for column in differing[:CONFLICT_FIELDS_SHOWN]:
+        there: dict[str, list[str]] = {}
+        for other in others:
+            there.setdefault(block[other][column] or "empty", []).append(place[other])
+        elsewhere = "; ".join(f"{value!r} in {', '.join(places)}" for value, places in there.items())
+        parts.append(f"{label_of[column]} {block[seq][column] or 'empty'!r} here, {elsewhere}")
+    more = len(differing) - CONFLICT_FIELDS_SHOWN
+    fields = "; ".join(parts) + (f"; and {more} more field(s)" if more > 0 else "")
+    return (f"{at} {', '.join(place[o] for o in others)} for the same region and year, with different values: "
+            f"{fields}; confirm which is final and resubmit it with a later {date_label}")
 
 
 # --- The output tables ------------------------------------------------------------------------------
@@ -398,6 +665,29 @@ def build_superseded(rows: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
         "superseded_by_file": by_seq.loc[winners, "source_file"].astype("str").to_numpy(),
         "superseded_by_row": by_seq.loc[winners, "source_row"].astype("int64").to_numpy(),
     }, columns=SUPERSEDED_COLUMNS)
+
+
+def build_duplicate_log(rows: pd.DataFrame, values: pd.DataFrame, status: pd.DataFrame,
+                        specs: Mapping[str, FieldSpec]) -> pd.DataFrame:
+    """Log each identical duplicate (see :func:`settle_simultaneous`) with the rule ``identical_duplicate``.
+
+    The row is in ``superseded.csv``; its log row, on ``submitted_at`` (the time it shares with the row kept),
+    says it was the same submission sent twice.
+    """
+    mask = (status["identical_duplicate"] if "identical_duplicate" in status else
+            pd.Series(False, index=status.index)).to_numpy(dtype=bool)
+    label = f"{specs['submitted_at'].label} (submitted_at)" if "submitted_at" in specs else "submitted_at"
+    sent = (values["submitted_at"].to_numpy()[mask] if "submitted_at" in values else np.full(mask.sum(), None))
+    sent_text = [canonical_text(v) for v in sent]
+    return pd.DataFrame({
+        "source_file": rows.loc[mask, "source_file"].astype("str").to_numpy(),
+        "source_row": rows.loc[mask, "source_row"].astype("int64").to_numpy(),
+        "region_code": status.loc[mask, "region_code"].astype("str").to_numpy(),
+        "field": "submitted_at", "original_value": sent_text, "cleaned_value": sent_text,
+        "rule": "identical_duplicate",
+        "detail": (_where(rows)[mask] + ", column " + label + ": " + status.loc[mask, "message"].astype("str")
+                   ).to_numpy(),
+    }, columns=LOG_COLUMNS).astype({"source_row": "int64"})
 
 
 def build_log(rows: pd.DataFrame, changes: pd.DataFrame, resolution: pd.DataFrame, status: pd.DataFrame,

@@ -950,7 +950,8 @@ def _short_error(exc: BaseException) -> str:
 def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Path | None = None,
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
               language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
-              assessment_year: int | None = None, stage_kernels: StageKernels | None = None) -> RunResult:
+              assessment_year: int | None = None, stage_kernels: StageKernels | None = None,
+              invitations_file: str | Path | None = None) -> RunResult:
     """Run a whole assessment round: stages 01-04 (03 and 04 at the same time), then 06 beside one report per region.
 
     Parameters
@@ -974,6 +975,9 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     stage_kernels : StageKernels, optional
         The stage kernels, already entered, for ``run_stages(notebooks_dir)`` (``smartcity run`` starts the
         first one before it imports this module); by default the run starts its own.
+    invitations_file : str or Path, optional
+        The round's invitation list (stage 01's ``invitations_file``); default: ``invitations-<year>.csv`` beside
+        the submissions folder, ``<year>`` the round's year as its submissions give it.
 
     Returns
     -------
@@ -993,7 +997,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         remove_stale_temporaries(folder)
     pool = {"submissions_dir": str(submissions_dir), "processed_dir": str(processed_dir),
             "reports_dir": str(reports_dir), "quota": int(quota), "language": language,
-            "assessment_year": int(assessment_year or 0), "n_jobs": max(1, workers or joblib.cpu_count())}
+            "assessment_year": int(assessment_year or 0), "n_jobs": max(1, workers or joblib.cpu_count()),
+            "invitations_file": str(invitations_file) if invitations_file else ""}
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}

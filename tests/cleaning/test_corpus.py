@@ -343,8 +343,10 @@ def test_a_20000_row_file(tmp_path, framework, good_alone):
     codes = pd.read_csv(Path(__file__).resolve().parents[2] / "data/raw/reference/regions.csv", dtype=str)[
         "region_code"].tolist()
     codes = [c for c in codes if c != "3273"]
+    start = dt.datetime(2021, 11, 8)  # each row sent a minute after the one above: the last one per region wins
     lines = ["Kode Wilayah;Tahun Asesmen;IPM;Tanggal Pengisian"] + [
-        f"{codes[i % len(codes)]};2021;{60 + i % 30},5;{dt.date(2021, 11, 8 + i % 4):%d/%m/%Y}" for i in range(20_000)]
+        f"{codes[i % len(codes)]};2021;{60 + i % 30},5;{start + dt.timedelta(minutes=i):%d/%m/%Y %H:%M}"
+        for i in range(20_000)]
     result = run_batch(tmp_path / "round", [("besar.csv", "\r\n".join(lines).encode())], framework)
     check_batch(tmp_path / "round", result, good_alone)
     assert result.summary["rows_read"] == 20_001

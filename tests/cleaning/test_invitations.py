@@ -11,6 +11,7 @@ from smartcity_analysis.cleaning.invitations import (
     InvitationListError,
     default_invitations_file,
     invitations_with_notes,
+    round_invitations_file,
     run_invitations,
 )
 from smartcity_analysis.notes import NotApplicable
@@ -133,3 +134,24 @@ def test_the_default_list_sits_beside_the_round_folder(tmp_path):
     assert default_invitations_file(tmp_path / "sample-2022") == tmp_path / "invitations-2022.csv"
     assert default_invitations_file(tmp_path / "my-round") is None
     assert default_invitations_file(SAMPLE_SUBMISSIONS_DIR) == BUNDLED_LIST
+
+
+def test_the_year_its_submissions_give_names_the_default_list(tmp_path):
+    _list(tmp_path / "invitations-2021.csv", "region_code\n")
+    assert default_invitations_file(tmp_path / "putaran-terbaru", 2021) == tmp_path / "invitations-2021.csv"
+    assert default_invitations_file(tmp_path / "putaran-terbaru") is None  # no year anywhere
+    assert default_invitations_file(tmp_path / "putaran-terbaru", 2022) is None
+    # The content's year wins over the folder's name, which is only the last resort.
+    _list(tmp_path / "invitations-2022.csv", "region_code\n")
+    assert default_invitations_file(tmp_path / "sample-2022", 2021) == tmp_path / "invitations-2021.csv"
+    assert default_invitations_file(tmp_path / "sample-2022") == tmp_path / "invitations-2022.csv"
+
+
+def test_a_named_list_wins_over_the_default(tmp_path):
+    _list(tmp_path / "invitations-2021.csv", "region_code\n")
+    summary = {"round_year": {"year": 2021, "found_from": "submitted_at"}}
+    named = tmp_path / "daftar undangan.xlsx"
+    assert round_invitations_file(named, tmp_path / "putaran", summary) == named
+    assert round_invitations_file("", tmp_path / "putaran", summary) == tmp_path / "invitations-2021.csv"
+    assert round_invitations_file(None, tmp_path / "putaran", {}) is None
+    assert round_invitations_file(None, tmp_path / "sample-2021") == tmp_path / "invitations-2021.csv"

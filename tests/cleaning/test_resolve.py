@@ -1,3 +1,5 @@
+from collections import Counter
+
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -12,6 +14,11 @@ from smartcity_analysis.cleaning.resolve import (
     split_type_word,
 )
 from smartcity_analysis.config import load_framework
+from smartcity_analysis.reference import load_regions
+
+REGIONS = load_regions()
+# The type words a region's name is written with, as officials write them (the official name is added).
+TYPE_FORMS = {"Kabupaten": ("Kabupaten {}", "Kab. {}", "Kab {}"), "Kota": ("Kota {}",)}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,8 @@ def test_normalise_key(text, key):
     ("Kotabaru", (None, "Kotabaru")),
     ("Kotamobagu", (None, "Kotamobagu")),
     ("Bandung Regency", ("Kabupaten", "Bandung")),
+    ("Kab Lima Puluh Kota", ("Kabupaten", "Lima Puluh Kota")),  # a leading word before a trailing one
+    ("KAB. LIMA PULUH KOTA", ("Kabupaten", "LIMA PULUH KOTA")),
     ("Bandung", (None, "Bandung")),
 ])
 def test_split_type_word(name, expected, index):
@@ -83,6 +92,10 @@ def test_match_province(text, code, index):
     (None, "Banjar", "Jawa Barat", "3279", "region_from_name"),
     (None, "Kotabaru", None, "6302", "region_from_name"),
     (None, "Kota Administrasi Jakarta Pusat", None, "3171", "region_from_name"),
+    (None, "Kab Lima Puluh Kota", None, "1307", "region_from_name"),  # its name ends in "Kota"
+    (None, "Lima Puluh Kota", "Sumatera Barat", "1307", "region_from_name"),
+    (None, "lima puluh kota", None, "1307", "region_from_name"),
+    ("1307", "Kab Lima Puluh Kota", None, "1307", None),  # the name agrees with the code: no conflict
     ("3204", "Bandung", None, "3204", None),  # the code settles a twin name
     ("abc", "Kota Bandung", None, "3273", "invalid_region_code_ignored"),
     ("3273", "Xyzzy", None, "3273", None),
@@ -124,3 +137,51 @@ def test_resolve_frame(index):
         "rule": ["region_code_format", "region_from_name", None], "original_code": ["32.73", "", ""],
     })
     assert_frame_equal(resolved.drop(columns="message"), expected, check_dtype=False)
+
+
+def name_variants(regions: pd.DataFrame) -> dict[str, list[tuple[str, str | None]]]:
+    """Return, per region code, every (name, province) a region's own name can be written as.
+
+    The official name, the name after each type word (``Kabupaten``, ``Kab.``, ``Kab``, ``Kota``) and the
+    bare name, each as written, in upper and in lower case; each with its province, and without it, where
+    that leaves one region among the 514 (so the 26 bare twin names, e.g. ``Bandung``, come with neither,
+    except ``Banjar`` with its province).
+    """
+    key = regions["region_name"].map(normalise_key)
+    typed = Counter(zip(regions["region_type"], key, strict=True))
+    typed_in = Counter(zip(regions["region_type"], key, regions["province_name"], strict=True))
+    bare = Counter(key)
+    bare_in = Counter(zip(key, regions["province_name"], strict=True))
+    variants: dict[str, list[tuple[str, str | None]]] = {}
+    for row, name_key in zip(regions.itertuples(), key, strict=True):
+        with_type = {row.official_name, *(form.format(row.region_name) for form in TYPE_FORMS[row.region_type])}
+        forms = [(n, typed[(row.region_type, name_key)] == 1,
+                  typed_in[(row.region_type, name_key, row.province_name)] == 1) for n in sorted(with_type)]
+        forms.append((row.region_name, bare[name_key] == 1, bare_in[(name_key, row.province_name)] == 1))
+        found = []
+        for name, alone, in_province in forms:
+            for text in dict.fromkeys((name, name.upper(), name.lower())):
+                found += [(text, None)] if alone else []
+                found += [(text, row.province_name)] if in_province else []
+        variants[row.region_code] = found
+    return variants
+
+
+VARIANTS = name_variants(REGIONS)
+
+
+def test_the_name_variants_cover_every_region_and_form():
+    assert len(VARIANTS) == 514
+    assert sum(len(v) for v in VARIANTS.values()) == 10_890
+    assert ("Kab Lima Puluh Kota", None) in VARIANTS["1307"] and ("LIMA PULUH KOTA", None) in VARIANTS["1307"]
+    assert not [v for v in VARIANTS["3273"] if v[0] == "Bandung"]  # a twin's bare name is not its own
+    assert ("Banjar", "Jawa Barat") in VARIANTS["3279"] and ("Banjar", None) not in VARIANTS["3279"]
+
+
+@pytest.mark.parametrize("code", list(VARIANTS))
+def test_every_official_name_resolves_to_its_own_code(code, index):
+    wrong = [(name, province, outcome.region_code, outcome.reason_code)
+             for name, province in VARIANTS[code]
+             if (outcome := resolve_region(None, name, province, index)).region_code != code
+             or outcome.reason_code is not None]
+    assert wrong == []

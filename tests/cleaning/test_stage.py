@@ -186,17 +186,75 @@ def test_mark_superseded_keeps_regions_and_years_apart():
     assert marked["status"].tolist() == ["accepted"] * 3
 
 
-def test_resubmission_across_files_equal_timestamps(tmp_path, framework):
+SAME_TIME_HEADER = ["Kode Wilayah", "Tahun Asesmen", "Tanggal Pengisian", "IPM", "Pusat Data", "ID Pengajuan"]
+
+
+def accounted(summary):
+    return summary["rows_read"] == (summary["rows_accepted"] + summary["rows_superseded"]
+                                    + summary["rows_quarantined"] + summary["rows_other_year"])
+
+
+def test_identical_rows_sent_at_the_same_time_count_once_and_are_logged(tmp_path, framework):
     folder = tmp_path / "in"
     folder.mkdir()
-    for name, hdi in (("b.csv", "71"), ("a.csv", "70")):
-        write_csv(folder / name, [["Kode Wilayah", "Tahun Asesmen", "Tanggal Pengisian", "IPM"],
-                                  ["3273", "2021", "03/11/2021", hdi], ["3273", "2021", "03/11/2021", hdi]])
+    # The same form in two files, typed differently (72,5 / 72.50, Ya / ya, another ID): one submission.
+    write_csv(folder / "a.csv", [SAME_TIME_HEADER, ["3273", "2021", "03/11/2021", "72,5", "Ya", "GMSC-1"],
+                                 ["3273", "2021", "03/11/2021", "72,5", "Ya", "GMSC-1"]])
+    write_csv(folder / "b.csv", [SAME_TIME_HEADER, ["3273", "2021", "2021-11-03", "72.50", "ya", ""]])
     result = run_cleaning(folder, tmp_path / "out", framework=framework)
-    assert result.clean[["source_file", "source_row", "hdi"]].values.tolist() == [["b.csv", 3, 71.0]]
-    assert result.superseded[["source_file", "source_row"]].values.tolist() == [["a.csv", 2], ["a.csv", 3],
-                                                                                ["b.csv", 2]]
-    assert (result.superseded["superseded_by_file"] == "b.csv").all()
+    assert result.clean[["source_file", "source_row", "hdi"]].values.tolist() == [["b.csv", 2, 72.5]]
+    assert result.superseded.values.tolist() == [["a.csv", 2, "3273", "b.csv", 2], ["a.csv", 3, "3273", "b.csv", 2]]
+    assert result.quarantine.empty and accounted(result.summary)
+    logged = result.log[result.log["rule"] == "identical_duplicate"]
+    assert logged[["source_file", "source_row", "field", "original_value"]].values.tolist() == [
+        ["a.csv", 2, "submitted_at", "2021-11-03"], ["a.csv", 3, "submitted_at", "2021-11-03"]]
+    assert logged["detail"].str.contains("the same values as b.csv row 2", regex=False).all()
+
+
+def test_different_rows_sent_at_the_same_time_are_both_quarantined(tmp_path, framework):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", [SAME_TIME_HEADER, ["3273", "2021", "03/11/2021", "70", "Ya", ""],
+                                 ["3204", "2021", "01/11/2021", "71", "Ya", ""]])
+    write_csv(folder / "b.csv", [SAME_TIME_HEADER, ["3273", "2021", "01/11/2021", "69", "Ya", ""],
+                                 ["3273", "2021", "03/11/2021", "71", "Tidak", ""]])
+    result = run_cleaning(folder, tmp_path / "out", framework=framework)
+    assert result.clean["region_code"].tolist() == ["3204"]  # no silent pick for 3273
+    quarantine = result.quarantine
+    assert quarantine[["source_file", "source_row", "reason_code"]].values.tolist() == [
+        ["a.csv", 2, "conflicting_submissions"], ["b.csv", 3, "conflicting_submissions"]]
+    first, second = quarantine["detail"]
+    assert first.startswith("a.csv row 2: sent at the same time (2021-11-03) as b.csv row 3 ")
+    assert "IPM (hdi) '70' here, '71' in b.csv row 3" in first
+    assert "Pusat Data (has_data_center) 'true' here, 'false' in b.csv row 3" in first
+    assert "'71' here, '70' in a.csv row 2" in second and "ID Pengajuan" not in second
+    assert all("confirm which is final and resubmit" in d for d in quarantine["detail"])
+    # The older row of the region was replaced by a later one, even if that one is in quarantine.
+    assert result.superseded.values.tolist() == [["b.csv", 2, "3273", "b.csv", 3]]
+    assert result.summary["quarantine_by_reason"] == {"conflicting_submissions": 2} and accounted(result.summary)
+
+
+def test_undated_rows_that_differ_are_a_conflict_too(tmp_path, framework):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", [SAME_TIME_HEADER, ["3273", "2021", "", "70", "Ya", ""],
+                                 ["3273", "2021", "", "70", "Ya", ""], ["3273", "2021", "", "71", "Ya", ""]])
+    result = run_cleaning(folder, tmp_path / "out", framework=framework)
+    assert result.clean.empty and result.superseded.empty
+    assert result.quarantine["source_row"].tolist() == [2, 3, 4]
+    assert result.quarantine["detail"].iloc[0].startswith("a.csv row 2: undated, as is a.csv row 3, a.csv row 4")
+    assert "'70' here, '70' in a.csv row 3; '71' in a.csv row 4" in result.quarantine["detail"].iloc[0]
+
+
+def test_a_later_row_settles_an_earlier_tie(tmp_path, framework):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", [SAME_TIME_HEADER, ["3273", "2021", "03/11/2021", "70", "Ya", ""],
+                                 ["3273", "2021", "03/11/2021", "71", "Ya", ""],
+                                 ["3273", "2021", "05/11/2021", "72", "Ya", ""]])
+    result = run_cleaning(folder, tmp_path / "out", framework=framework)
+    assert result.clean[["source_row", "hdi"]].values.tolist() == [[4, 72.0]]
+    assert result.superseded["source_row"].tolist() == [2, 3] and result.quarantine.empty
 
 
 def test_accounting_invariant_raises(framework):
