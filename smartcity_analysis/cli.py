@@ -9,11 +9,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from smartcity_analysis.paths import PROCESSED_DIR, REPORTS_DIR, SAMPLE_SUBMISSIONS_DIR
+from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR, REPORTS_DIR, SAMPLE_SUBMISSIONS_DIR
+
+if TYPE_CHECKING:
+    from smartcity_analysis.config import Framework
 
 INVITATIONS_HELP = ("the round's invitation list (.csv/.xlsx); default: invitations-YEAR.csv (or .xlsx) beside the "
                     "submissions folder, YEAR the round's year as its submissions give it")
+FRAMEWORK_HELP = ("the framework file (fields, indicators, weights, methods, labels) every stage and report reads; "
+                  "checked before anything is written (default: config/framework.yaml of the project)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--year", type=int, default=None,
                        help="the round's assessment year (default: the latest year present)")
     clean.add_argument("--invitations", type=Path, default=None, metavar="FILE", help=INVITATIONS_HELP)
+    clean.add_argument("--framework", type=Path, default=FRAMEWORK_FILE, metavar="FILE", help=FRAMEWORK_HELP)
 
     run = commands.add_parser("run", help="run every stage, then one report per region")
     run.add_argument("--submissions", type=Path, default=SAMPLE_SUBMISSIONS_DIR, help="submissions folder")
@@ -41,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--year", type=int, default=None,
                      help="the round's assessment year; rows of other years are set aside (default: latest present)")
     run.add_argument("--invitations", type=Path, default=None, metavar="FILE", help=INVITATIONS_HELP)
+    run.add_argument("--framework", type=Path, default=FRAMEWORK_FILE, metavar="FILE", help=FRAMEWORK_HELP)
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars and no summary line (for schedulers); failures still go to stderr")
     run.add_argument("--all-rounds", action="store_true",
@@ -60,16 +68,22 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``smartcity`` command and return its exit status.
 
-    A missing or unusable input folder is reported in one line (exit status 2), not as a traceback.
+    A missing or unusable input folder is reported in one line, and a framework file with problems with every
+    problem on a line of its own (exit status 2), not as a traceback.
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    from smartcity_analysis.config import FrameworkError  # after parsing, so that --help imports nothing
     if args.command == "run" and args.all_rounds and args.invitations is not None:
         parser.error("--invitations names one round's list and cannot be used with --all-rounds")
     try:
         return _dispatch(args)
     except (FileNotFoundError, NotADirectoryError) as error:
         parser.exit(2, f"smartcity {args.command}: {error}\n")
+    except FrameworkError as error:
+        problems = "".join(f"- {problem}\n" for problem in error.problems)
+        parser.exit(2, f"smartcity {args.command}: {error.path}: the framework file has {len(error.problems)} "
+                       f"problem(s); nothing was written. Fix them and run again:\n{problems}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -98,8 +112,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     # relative folder parameter against the project root, so pass absolute paths.
     args.submissions, args.processed, args.reports = (p.resolve() for p in
                                                       (args.submissions, args.processed, args.reports))
+    framework = _checked_framework(args.framework).path
     if args.all_rounds:
-        return _run_all_rounds(args)
+        return _run_all_rounds(args, framework)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
     invitations = _named_invitations(args.invitations)
@@ -111,7 +126,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         result = run_round(args.submissions, args.processed, args.reports, workers=args.workers,
                            assessment_year=args.year, quota=args.quota, language=args.language,
-                           progress=not args.quiet, stage_kernels=kernels, invitations_file=invitations)
+                           progress=not args.quiet, stage_kernels=kernels, invitations_file=invitations,
+                           framework_file=framework)
     if not args.quiet:
         print(f"{len(result.rendered)} region report(s) in {result.reports_dir}; open {result.index_path}")
     for failure in result.failures:
@@ -119,6 +135,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     if result.failures:
         print(f"{len(result.failures)} failure(s); see {result.manifest_path}", file=sys.stderr)
     return result.exit_code
+
+
+def _checked_framework(path: Path) -> Framework:
+    """Read the framework file (its path made absolute) before anything is written.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is not there.
+    smartcity_analysis.config.FrameworkError
+        When it has problems (every one listed); the command then stops before anything is written.
+    """
+    from smartcity_analysis.config import load_framework
+
+    if not path.is_file():
+        raise FileNotFoundError(f"framework file not found: {path}")
+    return load_framework(path.resolve())
 
 
 def _named_invitations(path: Path | None) -> Path | None:
@@ -135,10 +168,11 @@ def _clean(args: argparse.Namespace) -> int:
     from smartcity_analysis.cleaning.invitations import invitations_with_notes, round_invitations_file
     from smartcity_analysis.cleaning.stage import run_cleaning
 
+    framework = _checked_framework(args.framework)
     named = _named_invitations(args.invitations)
     if not args.submissions.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {args.submissions}")
-    result = run_cleaning(args.submissions, args.processed, assessment_year=args.year)
+    result = run_cleaning(args.submissions, args.processed, framework=framework, assessment_year=args.year)
     summary = result.summary
     print(
         f"read {summary['rows_read']} rows from {len(summary['files_read'])} sheet(s): "
@@ -146,7 +180,7 @@ def _clean(args: argparse.Namespace) -> int:
         f"{summary['rows_quarantined']} quarantined; {len(summary['files_rejected'])} file(s) rejected"
     )
     invitations, notes = invitations_with_notes(round_invitations_file(named, args.submissions, summary),
-                                                args.processed)
+                                                args.processed, framework)
     if invitations is None:
         print("; ".join(note.message_en for note in notes))
         return 0
@@ -156,11 +190,11 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_all_rounds(args: argparse.Namespace) -> int:
+def _run_all_rounds(args: argparse.Namespace, framework: Path) -> int:
     from smartcity_analysis.reports.all_rounds import bundled_rounds, run_rounds
 
     result = run_rounds(bundled_rounds(), args.processed, args.reports, workers=args.workers, quota=args.quota,
-                        language=args.language, progress=not args.quiet)
+                        language=args.language, progress=not args.quiet, framework_file=framework)
     if not args.quiet:
         print(f"{len(result.rounds)} round(s) in {args.reports}; open {result.index_path}")
     failures = [f for _, r in result.rounds for f in r.failures] + list(result.failures)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from smartcity_analysis.cli import _parser, main
-from smartcity_analysis.paths import RAW_DIR, SAMPLE_SUBMISSIONS_DIR
+from smartcity_analysis.paths import FRAMEWORK_FILE, RAW_DIR, SAMPLE_SUBMISSIONS_DIR
 
 BUNDLED_LIST = RAW_DIR / "submissions" / "invitations-2021.csv"
 
@@ -152,3 +152,109 @@ def test_without_an_assessment_year_the_submission_dates_find_the_list(tmp_path,
     assert "invitation list invitations-2021.csv: 2 invited, 0 took part, 2 absent" in capsys.readouterr().out
     participation = pd.read_csv(tmp_path / "p" / "participation.csv", dtype={"region_code": str})
     assert participation["quarantined_rows"].tolist() == [1, 1]  # no year: quarantined, and counted as absent
+
+
+# --- The framework file -------------------------------------------------------------------------------------
+BROKEN_FRAMEWORK_PROBLEMS = (
+    "indicator 'hdi', key `aspect`: 'aspect_sumber_daya' is not an aggregate of the aspects view",
+    "indicator 'apbd_per_capita_idr', key `weight`: -1 is not a positive number",
+    "indicator 'ict_budget_share_pct', key `derive.numerator`: field 'ict_budget' is not in `fields`",
+    "'readiness_index': aggregate 'median' is not known",
+)
+
+
+def _broken_framework(tmp_path):
+    text = FRAMEWORK_FILE.read_text(encoding="utf-8")
+    for old, new in (("aspect: aspect_struktur\n    dimension: dimension_society",
+                      "aspect: aspect_sumber_daya\n    dimension: dimension_society"),
+                     ("dimension: dimension_economy\n    direction: 1\n    weight: 1\n"
+                      "    derive: {kind: ratio, numerator: apbd_total_idr",
+                      "dimension: dimension_economy\n    direction: 1\n    weight: -1\n"
+                      "    derive: {kind: ratio, numerator: apbd_total_idr"),
+                     ("numerator: ict_budget_idr, denominator: apbd_total_idr", "numerator: ict_budget, "
+                                                                                "denominator: apbd_total_idr"),
+                     ("    label_id: Indeks Kesiapan Smart City", "    aggregate: median\n"
+                                                                    "    label_id: Indeks Kesiapan Smart City")):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "kerangka saya.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _folder_state(*folders):
+    return {p: p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("command", [["clean"], ["run"], ["run", "--all-rounds"]])
+def test_a_broken_framework_is_refused_with_every_problem_before_anything_is_written(command, tmp_path, capsys):
+    processed, reports = tmp_path / "processed", tmp_path / "reports"
+    for folder in (processed, reports):
+        (folder / "notebooks").mkdir(parents=True)
+        (folder / "sentinel.csv").write_text("region_code\n3273\n", encoding="utf-8")
+        # A run removes what a killed run left: still there, the run did not start.
+        (folder / "notebooks" / ".left-by-a-killed-run.tmp").write_text("partial", encoding="utf-8")
+    before = _folder_state(processed, reports)
+    folders = ["--processed", str(processed)] + (["--reports", str(reports)] if command[0] == "run" else [])
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, *folders, "--framework", str(_broken_framework(tmp_path))])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert f"smartcity {command[0]}: {tmp_path / 'kerangka saya.yaml'}: the framework file has" in error
+    assert "nothing was written" in error
+    for problem in BROKEN_FRAMEWORK_PROBLEMS:
+        assert sum(line.startswith("- ") and problem in line for line in error.splitlines()) == 1, problem
+    assert _folder_state(processed, reports) == before
+
+
+@pytest.mark.parametrize("command", ["clean", "run"])
+def test_a_framework_file_that_is_not_there_is_one_clear_line_and_status_2(command, tmp_path, capsys):
+    missing = tmp_path / "kerangka.yaml"
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--processed", str(tmp_path / "p"), "--framework", str(missing)])
+    assert exit_info.value.code == 2
+    assert f"smartcity {command}: framework file not found: {missing}" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("command", ["clean", "run"])
+def test_framework_option_defaults_to_the_bundled_file(command):
+    assert _parser().parse_args([command]).framework == FRAMEWORK_FILE
+    assert _parser().parse_args([command, "--framework", "mine.yaml"]).framework == Path("mine.yaml")
+
+
+def test_run_passes_the_framework_file_on_as_an_absolute_path(tmp_path, monkeypatch):
+    from smartcity_analysis.reports import runner
+
+    mine = tmp_path / "mine.yaml"
+    shutil.copy(FRAMEWORK_FILE, mine)
+    passed = {}
+
+    def fake_run_round(submissions, processed, reports, **kwargs):
+        passed.update(kwargs)
+        return runner.RunResult(Path(reports), None, Path(reports) / "manifest.json", (), ())
+
+    monkeypatch.setattr(runner, "run_round", fake_run_round)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--reports", str(tmp_path / "r"), "--quiet", "--framework", "mine.yaml"]) == 0
+    assert passed["framework_file"] == mine
+
+
+def test_clean_reads_the_template_of_the_named_framework(sample_cleaned, tmp_path):
+    # The analyst's template labels the IPM field otherwise: the sample's "IPM" headers are then unknown columns.
+    mine = tmp_path / "mine.yaml"
+    old = "  - id: hdi\n    label_id: IPM\n    label_en: Human Development Index (IPM)\n"
+    text = FRAMEWORK_FILE.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    mine.write_text(text.replace(old, "  - id: hdi\n    label_id: Skor IPM BPS\n    label_en: BPS HDI score\n"),
+                    encoding="utf-8")
+    assert main(["clean", "--submissions", str(SAMPLE_SUBMISSIONS_DIR), "--processed", str(tmp_path / "p"),
+                 "--framework", str(mine)]) == 0
+
+    def unknown_ipm(folder):
+        summary = json.loads((folder / "cleaning_summary.json").read_text(encoding="utf-8"))
+        return [c for c in summary["unknown_columns"] if c["column"].lower() == "ipm"]
+
+    assert unknown_ipm(sample_cleaned) == []
+    assert len(unknown_ipm(tmp_path / "p")) > 10

@@ -80,7 +80,8 @@ def bundled_rounds(submissions_root: str | Path | None = None) -> tuple[tuple[in
 
 def run_rounds(rounds: Sequence[tuple[int, str | Path]], processed_root: str | Path, reports_root: str | Path,
                workers: int | None = None, quota: int = 50, language: str = "id",
-               notebooks_dir: str | Path | None = None, progress: bool = True) -> RoundsRun:
+               notebooks_dir: str | Path | None = None, progress: bool = True,
+               framework_file: str | Path | None = None) -> RoundsRun:
     """Run every round, then the history, then the latest round's summary and reports again.
 
     Parameters
@@ -90,8 +91,9 @@ def run_rounds(rounds: Sequence[tuple[int, str | Path]], processed_root: str | P
     processed_root, reports_root : str or Path
         Each round is written under ``<root>/<year>/``; the history's notebook and page under
         ``<reports_root>/notebooks`` and ``<reports_root>/html``, the landing page at ``<reports_root>/index.html``.
-    workers, quota, language, notebooks_dir, progress
-        As :func:`~smartcity_analysis.reports.runner.run_round` takes them (the same quota for every round).
+    workers, quota, language, notebooks_dir, progress, framework_file
+        As :func:`~smartcity_analysis.reports.runner.run_round` takes them (the same quota and framework for every
+        round).
 
     Returns
     -------
@@ -101,7 +103,8 @@ def run_rounds(rounds: Sequence[tuple[int, str | Path]], processed_root: str | P
     processed_root, reports_root = Path(processed_root), Path(reports_root)
     notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
     results = tuple((int(year), run_round(folder, processed_root / str(year), reports_root / str(year), workers,
-                                          quota, language, notebooks_dir, progress)) for year, folder in rounds)
+                                          quota, language, notebooks_dir, progress, framework_file=framework_file))
+                    for year, folder in rounds)
     complete = [year for year, r in results if not any(f.stage in _STAGE_STEMS for f in r.failures)]
     failures: list[Failure] = []
     timings: dict[str, float] = {}
@@ -112,7 +115,7 @@ def run_rounds(rounds: Sequence[tuple[int, str | Path]], processed_root: str | P
         if history_page is not None:
             latest = complete[-1]
             _render_again(processed_root / str(latest), reports_root / str(latest), notebooks_dir, quota, language,
-                          workers, progress, failures, timings)
+                          workers, progress, failures, timings, framework_file)
     index = _write_landing(reports_root, [y for y, _ in results], history_page, failures, language)
     return RoundsRun(results, history_page, index, tuple(failures), timings)
 
@@ -143,13 +146,16 @@ def _run_history(notebooks_dir: Path, processed: list[Path], reports_root: Path,
 
 
 def _render_again(processed: Path, reports: Path, notebooks_dir: Path, quota: int, language: str,
-                  workers: int | None, progress: bool, failures: list[Failure], timings: dict[str, float]) -> None:
+                  workers: int | None, progress: bool, failures: list[Failure], timings: dict[str, float],
+                  framework_file: str | Path | None = None) -> None:
     """Render the latest round's summary and reports again, now that its history exists."""
     from smartcity_analysis.reports.html import make_exporter, notebook_to_html
 
     started = time.perf_counter()
     summary = notebooks_dir / SUMMARY_NOTEBOOK
-    pool = {"processed_dir": str(processed), "reports_dir": str(reports), "quota": int(quota), "language": language}
+    framework_file = Path(framework_file or paths.FRAMEWORK_FILE).resolve()
+    pool = {"processed_dir": str(processed), "reports_dir": str(reports), "quota": int(quota), "language": language,
+            "framework_file": str(framework_file)}
     try:
         nb = execute_stage(summary, reports / "notebooks" / SUMMARY_NOTEBOOK,
                            select_parameters(pool, declared_parameters(summary)))
@@ -158,7 +164,7 @@ def _render_again(processed: Path, reports: Path, notebooks_dir: Path, quota: in
     except Exception as exc:  # noqa: BLE001 - the failure is listed on the landing page
         failures.append(Failure(summary.stem, summary.stem, f"{type(exc).__name__}: {exc}"))
     batch = render_reports(processed, reports, accepted_regions(processed), workers, language,
-                           notebooks_dir / REPORT_NOTEBOOK, progress=progress)
+                           notebooks_dir / REPORT_NOTEBOOK, progress=progress, framework_file=framework_file)
     failures.extend(batch.failures)
     write_index(reports, processed, batch.rendered, language, batch.failures, (*STAGE_NOTEBOOKS, SUMMARY_NOTEBOOK))
     timings["rendered_again"] = round(time.perf_counter() - started, 3)

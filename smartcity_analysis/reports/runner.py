@@ -594,32 +594,39 @@ def report_outputs(reports_dir: str | Path, region_code: str) -> tuple[Path, Pat
 
 
 def render_region(kernel: WarmKernel, template: nbformat.NotebookNode, exporter: Any, region_code: str,
-                  language: str, processed_dir: str) -> tuple[nbformat.NotebookNode, str | None, str | None]:
+                  language: str, processed_dir: str, framework_file: str = ""
+                  ) -> tuple[nbformat.NotebookNode, str | None, str | None]:
     """Execute the report notebook for one region on a warm kernel and convert it to HTML.
+
+    ``framework_file`` is the framework the report labels indicators from (empty: the project's).
 
     Returns
     -------
     notebook, html, error : NotebookNode, str or None, str or None
         The executed (normalised) notebook; its page, or None and the error message when a cell failed.
     """
-    nb, error = execute_region(kernel, template, region_code, language, processed_dir)
+    nb, error = execute_region(kernel, template, region_code, language, processed_dir, framework_file)
     return export_region(nb, error, exporter, region_code, language)
 
 
 def parameterize_region(template: nbformat.NotebookNode, region_code: str, language: str,
-                        processed_dir: str) -> nbformat.NotebookNode:
-    """Return a copy of the report notebook, parameterised by papermill for one region."""
+                        processed_dir: str, framework_file: str = "") -> nbformat.NotebookNode:
+    """Return a copy of the report notebook, parameterised by papermill for one region.
+
+    ``framework_file`` is the framework the report labels indicators from (empty: the project's).
+    """
     from papermill.parameterize import parameterize_notebook
 
     # papermill parameterises the notebook it is given in place (a v4 notebook is not copied): copy the
     # template, or every region would share (and overwrite) its cells.
     return parameterize_notebook(
-        copy.deepcopy(template), {"region_code": region_code, "language": language, "processed_dir": processed_dir},
+        copy.deepcopy(template), {"region_code": region_code, "language": language, "processed_dir": processed_dir,
+                                  "framework_file": framework_file},
         kernel_name=KERNEL_NAME, language="python")
 
 
 def execute_region(kernel: WarmKernel, template: nbformat.NotebookNode, region_code: str, language: str,
-                   processed_dir: str) -> tuple[nbformat.NotebookNode, str | None]:
+                   processed_dir: str, framework_file: str = "") -> tuple[nbformat.NotebookNode, str | None]:
     """Parameterise the report notebook for one region and execute it on a warm kernel.
 
     Returns
@@ -627,7 +634,7 @@ def execute_region(kernel: WarmKernel, template: nbformat.NotebookNode, region_c
     notebook, error : NotebookNode, str or None
         The executed notebook (not yet normalised); the error message when a cell failed.
     """
-    nb = parameterize_region(template, region_code, language, processed_dir)
+    nb = parameterize_region(template, region_code, language, processed_dir, framework_file)
     try:
         kernel.execute(nb)
     except REGION_ERRORS as exc:
@@ -688,8 +695,10 @@ def _import_report_stack() -> int:
 
 
 def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_codes: Sequence[str],
-                 language: str) -> list[tuple[str, str | None, float]]:
+                 language: str, framework_file: str = "") -> list[tuple[str, str | None, float]]:
     """Render the reports of ``region_codes`` on one warm kernel (one joblib task).
+
+    ``framework_file`` is the framework the reports label indicators from (empty: the project's).
 
     Returns
     -------
@@ -715,7 +724,7 @@ def render_chunk(notebook: str, processed_dir: str, reports_dir: str, region_cod
             try:
                 with kernel_session(kernel):
                     for nb, error, code, started in run_regions(kernel, template, pending, language,
-                                                                processed_dir):
+                                                                processed_dir, framework_file):
                         finished.append(writer.submit(_write_region, nb, error, exporter, code, language,
                                                       report_outputs(reports_dir, code), started))
             except KernelStartError as exc:  # the chunk's other regions fail with the reason; the run goes on
@@ -767,7 +776,8 @@ def _forget_kernel(client: NotebookClient) -> None:
 
 
 def run_regions(kernel: WarmKernel, template: nbformat.NotebookNode, pending: deque[str], language: str,
-                processed_dir: str) -> Iterator[tuple[nbformat.NotebookNode, str | None, str, float]]:
+                processed_dir: str, framework_file: str = ""
+                ) -> Iterator[tuple[nbformat.NotebookNode, str | None, str, float]]:
     """Execute the regions of ``pending`` on a started kernel, :data:`REGIONS_IN_FLIGHT` at a time.
 
     The next region is sent while the kernel still runs the current one, so the kernel goes from one region
@@ -788,7 +798,7 @@ def run_regions(kernel: WarmKernel, template: nbformat.NotebookNode, pending: de
     while pending or in_flight:
         while pending and len(in_flight) < (1 if settling else REGIONS_IN_FLIGHT):
             code = pending.popleft()
-            run = kernel.submit(parameterize_region(template, code, language, processed_dir))
+            run = kernel.submit(parameterize_region(template, code, language, processed_dir, framework_file))
             in_flight.append((code, run, time.perf_counter()))
         code, run, submitted = in_flight.popleft()
         error = None
@@ -820,7 +830,8 @@ def _write_region(nb: nbformat.NotebookNode, error: str | None, exporter: Any, c
 
 def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_codes: Iterable[Any],
                    workers: int | None = None, language: str = "id", notebook: str | Path | None = None,
-                   chunk_size: int | None = None, progress: bool = True) -> ReportBatch:
+                   chunk_size: int | None = None, progress: bool = True,
+                   framework_file: str | Path | None = None) -> ReportBatch:
     """Render one report per region, in parallel on warm kernels.
 
     Parameters
@@ -842,6 +853,9 @@ def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_co
         :data:`MAX_CHUNK_SIZE`.
     progress : bool, default True
         Show a tqdm progress bar.
+    framework_file : str or Path, optional
+        The framework the reports label indicators from (the report notebook's ``framework_file``); defaults to
+        the project's ``config/framework.yaml``.
 
     Returns
     -------
@@ -850,7 +864,8 @@ def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_co
     """
     language = validate_language(language)
     notebook = Path(notebook) if notebook is not None else paths.NOTEBOOKS_DIR / REPORT_NOTEBOOK
-    check_parameters(notebook, {"region_code": "", "language": "", "processed_dir": ""})
+    check_parameters(notebook, {"region_code": "", "language": "", "processed_dir": "", "framework_file": ""})
+    framework_file = str(Path(framework_file or paths.FRAMEWORK_FILE).resolve())
     codes, invalid = _split_codes(region_codes)
     reports_dir = Path(reports_dir)
     (reports_dir / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -858,7 +873,8 @@ def render_reports(processed_dir: str | Path, reports_dir: str | Path, region_co
     workers = max(1, workers or joblib.cpu_count())
     chunks = _chunks(codes, workers, chunk_size)
     tasks = (joblib.delayed(render_chunk)(str(notebook.resolve()), str(Path(processed_dir).resolve()),
-                                          str(reports_dir.resolve()), chunk, language) for chunk in chunks)
+                                          str(reports_dir.resolve()), chunk, language, framework_file)
+             for chunk in chunks)
     outcomes = []
     written = [report_outputs(reports_dir, code)[0] for code in codes]
     with tqdm(total=len(codes), desc="region reports", unit="region", disable=not progress) as bar, \
@@ -951,7 +967,7 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
               reports_dir: str | Path | None = None, workers: int | None = None, quota: int = 50,
               language: str = "id", notebooks_dir: str | Path | None = None, progress: bool = True,
               assessment_year: int | None = None, stage_kernels: StageKernels | None = None,
-              invitations_file: str | Path | None = None) -> RunResult:
+              invitations_file: str | Path | None = None, framework_file: str | Path | None = None) -> RunResult:
     """Run a whole assessment round: stages 01-04 (03 and 04 at the same time), then 06 beside one report per region.
 
     Parameters
@@ -978,12 +994,23 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     invitations_file : str or Path, optional
         The round's invitation list (stage 01's ``invitations_file``); default: ``invitations-<year>.csv`` beside
         the submissions folder, ``<year>`` the round's year as its submissions give it.
+    framework_file : str or Path, optional
+        The framework file every stage and report reads (their ``framework_file``), recorded with its sha256 in
+        the manifest; defaults to the project's ``config/framework.yaml``.
 
     Returns
     -------
     RunResult
         What was written and what failed; ``exit_code`` is non-zero when anything failed.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no framework file at ``framework_file``.
+    smartcity_analysis.config.FrameworkError
+        When the framework file has problems (every one listed); nothing has been written then.
     """
+    from smartcity_analysis.config import load_framework
     from smartcity_analysis.reports.html import make_exporter, notebook_to_html
 
     language = validate_language(language)
@@ -991,6 +1018,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     processed_dir = Path(processed_dir or paths.PROCESSED_DIR)
     reports_dir = Path(reports_dir or paths.REPORTS_DIR)
     notebooks_dir = Path(notebooks_dir or paths.NOTEBOOKS_DIR)
+    framework_file = Path(framework_file or paths.FRAMEWORK_FILE).resolve()
+    load_framework(framework_file)  # a broken framework stops the run before any folder is created or cleaned
     for folder in (processed_dir, reports_dir / "notebooks", reports_dir / "html"):
         folder.mkdir(parents=True, exist_ok=True)
     for folder in (processed_dir, reports_dir):  # left by a run killed mid-write; outputs are renamed in whole
@@ -998,7 +1027,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
     pool = {"submissions_dir": str(submissions_dir), "processed_dir": str(processed_dir),
             "reports_dir": str(reports_dir), "quota": int(quota), "language": language,
             "assessment_year": int(assessment_year or 0), "n_jobs": max(1, workers or joblib.cpu_count()),
-            "invitations_file": str(invitations_file) if invitations_file else ""}
+            "invitations_file": str(invitations_file) if invitations_file else "",
+            "framework_file": str(framework_file)}
     timings: dict[str, float] = {}
     failures: list[Failure] = []
     executed: dict[str, nbformat.NotebookNode] = {}
@@ -1023,7 +1053,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
                     warming.join()
                 started = time.perf_counter()
                 batch = render_reports(processed_dir, reports_dir, accepted_regions(processed_dir), workers,
-                                       language, notebooks_dir / REPORT_NOTEBOOK, progress=progress)
+                                       language, notebooks_dir / REPORT_NOTEBOOK, progress=progress,
+                                       framework_file=framework_file)
                 timings["05_region_report"] = round(time.perf_counter() - started, 3)
                 _record_stage(summary, summary_run.result(), timings, failures, executed, bar)
             failures.extend(batch.failures)  # a failed summary does not hold the reports back
@@ -1032,7 +1063,8 @@ def run_round(submissions_dir: str | Path | None = None, processed_dir: str | Pa
         page = notebook_to_html(nb, exporter, page_title(nb, Path(name).stem), language)
         write_text(reports_dir / "html" / f"{Path(name).stem}.html", page)
     index_path = write_index(reports_dir, processed_dir, batch.rendered, language, failures, list(executed))
-    manifest_path = write_manifest(reports_dir, submissions_dir, processed_dir, pool, timings, batch, failures)
+    manifest_path = write_manifest(reports_dir, submissions_dir, processed_dir, pool, timings, batch, failures,
+                                   framework_file)
     return RunResult(reports_dir, index_path, manifest_path, batch.rendered, tuple(failures), timings)
 
 
@@ -1136,14 +1168,18 @@ def write_index(reports_dir: str | Path, processed_dir: str | Path, rendered: It
 
 
 def write_manifest(reports_dir: Path, submissions_dir: Path, processed_dir: Path, parameters: Mapping[str, Any],
-                   timings: Mapping[str, float], batch: ReportBatch, failures: Iterable[Failure]) -> Path:
+                   timings: Mapping[str, float], batch: ReportBatch, failures: Iterable[Failure],
+                   framework_file: str | Path | None = None) -> Path:
     """Write ``manifest.json``: inputs with sha256, parameters, versions, timings and failures.
 
-    Timings are the one part that differs between two runs on the same inputs; they live only here.
+    The framework is the file the run used (default: the project's ``config/framework.yaml``): ``inputs.framework``
+    holds its name and sha256, and ``parameters.framework_file`` its absolute path. Timings are the one part that
+    differs between two runs on the same inputs; they live only here.
     """
+    framework_file = Path(framework_file or paths.FRAMEWORK_FILE).resolve()
     manifest = {
         "inputs": {"submissions": file_hashes(submissions_dir), "processed": file_hashes(processed_dir),
-                   "framework": file_hashes(paths.FRAMEWORK_FILE)},
+                   "framework": file_hashes(framework_file)},
         "parameters": dict(parameters),
         "versions": package_versions(),
         "python": platform.python_version(),

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from smartcity_analysis.config import Framework, load_framework
-from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR
+from smartcity_analysis.paths import FRAMEWORK_FILE, PROCESSED_DIR, resolve_dir
 
 # The processed files a report reads; the optional ones may be absent in a folder from an older round.
 REPORT_TABLES = ("submissions_clean", "scores", "ranking", "profiles", "profile_centroids", "cleaning_log",
@@ -120,8 +120,21 @@ def _read_tables(folder: str, versions: tuple[tuple[str, int, int], ...]) -> dic
 
 def default_framework() -> Framework:
     """Return the project's framework, parsed once per file version (keyed by path, size and mtime)."""
-    stat = FRAMEWORK_FILE.stat()
-    return _framework_for(str(FRAMEWORK_FILE), stat.st_size, stat.st_mtime_ns)
+    return cached_framework(FRAMEWORK_FILE)
+
+
+def cached_framework(framework_file: str | Path | None) -> Framework:
+    """Return a framework file, parsed once per file version (keyed by path, size and mtime).
+
+    Parameters
+    ----------
+    framework_file : str or Path or None
+        The file (a notebook's ``framework_file`` parameter): empty or None for the project's
+        ``config/framework.yaml``, a relative path from the project root, or an absolute path.
+    """
+    path = resolve_dir(framework_file, FRAMEWORK_FILE).resolve()
+    stat = path.stat()
+    return _framework_for(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)

@@ -82,6 +82,7 @@ def test_report_notebook_declares_its_parameters_with_literal_defaults():
         'region_code = "3273"  # 4-digit Kemendagri code',
         'language = "id"  # "id" or "en"',
         'processed_dir = ""  # empty: the project\'s data/processed',
+        'framework_file = ""  # the framework file; empty: config/framework.yaml of the project',
     ]
     assert "sklearn" not in "".join(c.source for c in nb.cells)
 
