@@ -21,10 +21,7 @@ import pandas as pd
 
 from smartcity_analysis import __version__
 from smartcity_analysis.index.stats import (
-    column_kurt,
-    column_skew,
     column_skew_kurt,
-    column_skew_kurt_bounded,
     indicator_statistics,
     unit_statistics,
 )
@@ -376,92 +373,35 @@ def _screen(values: pd.DataFrame, min_coverage: float) -> tuple[pd.DataFrame, pd
     return values[keep], dropped
 
 
-def _passes(x: np.ndarray, spec: OutlierSpec) -> tuple[bool, float, float]:
-    sk = float(column_skew(x[:, None])[0])
-    kt = float(column_kurt(x[:, None])[0])
-    if np.isnan(sk) or np.isnan(kt):
-        return True, sk, kt
-    return bool(abs(sk) < spec.skew_thresh or kt < spec.kurt_thresh), sk, kt
+def _passes(values: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COINr ``check_SkewKurt()`` of every column: it passes when ``|skew| < skew_thresh`` or ``kurt < kurt_thresh``.
 
-
-def _winsorise(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """COINr ``winsorise()`` (R/treat.R): reassign the extreme point(s) to the next value, repeatedly."""
-    x = x.copy()
-    hi = np.zeros(len(x), dtype=bool)
-    lo = np.zeros(len(x), dtype=bool)
-    nwin = 0
-    passing = _passes(x, spec)[0]
-    while not passing and nwin < spec.winmax:
-        if column_skew(x[:, None])[0] >= 0:
-            hi = x == np.nanmax(x)
-            x[hi] = np.nanmax(x[~hi])
-        else:
-            lo = x == np.nanmin(x)
-            x[lo] = np.nanmin(x[~lo])
-        nwin = int(hi.sum() + lo.sum())  # COINr counts the points at the latest treated extreme(s)
-        passing = _passes(x, spec)[0]
-    return x, hi, lo, nwin
-
-
-def _log_ct(x: np.ndarray) -> np.ndarray:
-    """COINr ``log_CT()``: ``log(x - min + 0.01 * (max - min))``."""
-    lo, hi = np.nanmin(x), np.nanmax(x)
-    return np.log(x - lo + 0.01 * (hi - lo))
-
-
-def _treat_one(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Two-stage treatment of one indicator (COINr ``Treat.numeric()``); returns values, labels, summary."""
-    labels = np.full(len(x), "", dtype=object)
-    ok0, sk0, kt0 = _passes(x, spec)
-    summary = {"skew_before": sk0, "kurtosis_before": kt0, "passed_before": ok0, "treatment": "none",
-               "n_winsorised": 0}
-    if ok0:
-        out = x
-    else:
-        win, hi, lo, nwin = _winsorise(x, spec)
-        summary["n_winsorised"] = nwin
-        if _passes(win, spec)[0]:
-            out, summary["treatment"] = win, "winsorise"
-            labels[hi] = "winsorised_high"
-            labels[lo] = "winsorised_low"
-        else:  # COINr default combine_treat = FALSE: log the *original* values
-            out, summary["treatment"] = _log_ct(x), "log_CT"
-            labels[~np.isnan(x)] = "log_CT"
-    ok2, sk2, kt2 = _passes(out, spec)
-    summary.update(skew_after=sk2, kurtosis_after=kt2, passed_after=ok2)
-    return out, labels, summary
-
-
-def _passes_columns(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_passes` of every column of ``x`` at once (F-ordered, so each column sums as it does alone).
-
-    Returns whether each column passes and its skewness. The moments are taken by
-    :func:`~smartcity_analysis.index.stats.column_skew_kurt_bounded`; the few columns whose skewness or
-    kurtosis lies within its bound of a threshold (or whose skewness, which picks the side to treat, lies
-    within its bound of zero) are recomputed exactly, so every decision is the one the exact moments give.
+    The moments are compared at the decision precision (:func:`decision_key`), so that noise in their last
+    bits cannot change a treatment; a column without them (constant, or too few values) passes. Returns
+    whether each column passes, and its skewness and kurtosis at full precision.
     """
-    sk, kt, sk_bound, kt_bound = column_skew_kurt_bounded(x)
-    unsure = ((np.abs(np.abs(sk) - spec.skew_thresh) <= sk_bound) | (np.abs(sk) <= sk_bound)
-              | (np.abs(kt - spec.kurt_thresh) <= kt_bound))
-    if unsure.any():
-        idx = np.flatnonzero(unsure)
-        sk[idx], kt[idx] = column_skew_kurt(np.asfortranarray(x[:, idx]))
-    return np.isnan(sk) | np.isnan(kt) | (np.abs(sk) < spec.skew_thresh) | (kt < spec.kurt_thresh), sk
+    skew, kurt = column_skew_kurt(values)
+    skew_key, kurt_key = decision_key(skew), decision_key(kurt)
+    passing = (np.isnan(skew_key) | np.isnan(kurt_key) | (np.abs(skew_key) < spec.skew_thresh)
+               | (kurt_key < spec.kurt_thresh))
+    return passing, skew, kurt
 
 
-def _winsorise_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
-    """:func:`_winsorise` of every column of ``x`` at once: each column treated until it passes or is full.
+def _winsorise(x: np.ndarray, spec: OutlierSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """COINr ``winsorise()`` (R/treat.R) of every column: reassign the extreme point(s) to the next value, repeatedly.
 
-    The skewness that picks the side to treat is the one the last pass test computed on the same values.
+    Each column is treated on the side its skewness (from the last pass test) points to, until it passes or
+    ``spec.winmax`` points sit at its treated extremes. Returns the values, the points at the latest high and
+    low treated extremes, and their count per column (COINr's ``nwin``).
     """
     x = np.array(x, dtype=float, order="F")
     hi, lo = np.zeros(x.shape, dtype=bool), np.zeros(x.shape, dtype=bool)
     nwin = np.zeros(x.shape[1], dtype=int)
-    passing, skew = _passes_columns(x, spec)
+    passing, skew, _ = _passes(x, spec)
     active = ~passing
     while active.any():
         idx = np.flatnonzero(active)
-        sub = np.asfortranarray(x[:, idx])
+        sub = x[:, idx]
         up = skew[idx] >= 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a column whose values all sit at the extreme
@@ -472,19 +412,52 @@ def _winsorise_columns(x: np.ndarray, spec: OutlierSpec) -> np.ndarray:
         sub = np.where(at_top, below_top, np.where(at_bottom, above_bottom, sub))
         hi[:, idx[up]], lo[:, idx[~up]] = at_top[:, up], at_bottom[:, ~up]
         x[:, idx] = sub
-        nwin[idx] = hi[:, idx].sum(axis=0) + lo[:, idx].sum(axis=0)
-        passing[idx], skew[idx] = _passes_columns(np.asfortranarray(sub), spec)
+        nwin[idx] = hi[:, idx].sum(axis=0) + lo[:, idx].sum(axis=0)  # COINr counts the latest treated extremes
+        passing[idx], skew[idx], _ = _passes(sub, spec)
         active[idx] = ~passing[idx] & (nwin[idx] < spec.winmax)
-    return x
+    return x, hi, lo, nwin
 
 
-def treat_columns(values: np.ndarray, spec: OutlierSpec) -> np.ndarray:
-    """Treat every column of ``values`` as :func:`_treat` treats each indicator, all columns at once.
+def _log_ct(x: np.ndarray) -> np.ndarray:
+    """COINr ``log_CT()`` of every column: ``log(x - min + 0.01 * (max - min))``."""
+    lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x - lo + 0.01 * (hi - lo))
+
+
+@dataclass(frozen=True)
+class ColumnTreatment:
+    """What the outlier treatment did to each column (see :func:`treat_columns`).
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Units x columns, treated (F-ordered).
+    tested : numpy.ndarray
+        Per column: whether it has the 4 values the test needs (a column with fewer is left as it is).
+    treatment : numpy.ndarray
+        Per column: ``"none"``, ``"winsorise"`` or ``"log_CT"``.
+    n_winsorised : numpy.ndarray
+        Per column: the points at the treated extremes when winsorising stopped (0 where it was not tried).
+    winsorised_high, winsorised_low : numpy.ndarray
+        Units x columns: the points reassigned at the latest high (low) extreme, in winsorised columns.
+    """
+
+    values: np.ndarray
+    tested: np.ndarray
+    treatment: np.ndarray
+    n_winsorised: np.ndarray
+    winsorised_high: np.ndarray
+    winsorised_low: np.ndarray
+
+
+def treat_columns(values: np.ndarray, spec: OutlierSpec) -> ColumnTreatment:
+    """Treat the outliers of every column at once, as COINr ``Treat.numeric()`` treats each indicator.
 
     Columns with fewer than 4 values are left as they are; a column that passes is kept, one that passes
-    after winsorising is winsorised, any other is log-transformed from its original values (COINr
-    ``Treat.numeric()``). The values are exactly those of :func:`_treat_one`: each column's moments are
-    summed over that column alone, in the same order.
+    after winsorising is winsorised, any other is log-transformed from its original values (COINr's default
+    ``combine_treat = FALSE``). Each column's moments are summed over that column alone, so a column is
+    treated the same alone or among others.
 
     Parameters
     ----------
@@ -495,40 +468,45 @@ def treat_columns(values: np.ndarray, spec: OutlierSpec) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        Units x columns, F-ordered.
+    ColumnTreatment
+        The treated values and what was done to each column.
     """
     out = np.array(values, dtype=float, order="F")
-    cols = np.flatnonzero(np.sum(~np.isnan(out), axis=0) >= 4)
-    fail = cols[~_passes_columns(np.asfortranarray(out[:, cols]), spec)[0]]
+    tested = np.sum(~np.isnan(out), axis=0) >= 4
+    treatment = np.full(out.shape[1], "none", dtype=object)
+    n_winsorised = np.zeros(out.shape[1], dtype=int)
+    high, low = np.zeros(out.shape, dtype=bool), np.zeros(out.shape, dtype=bool)
+    cols = np.flatnonzero(tested)
+    fail = cols[~_passes(out[:, cols], spec)[0]]
     if fail.size:
-        original = np.asfortranarray(out[:, fail])
-        winsorised = _winsorise_columns(original, spec)
-        kept = _passes_columns(winsorised, spec)[0]
-        lo, hi = np.nanmin(original, axis=0), np.nanmax(original, axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[:, fail] = np.where(kept, winsorised, np.log(original - lo + 0.01 * (hi - lo)))
-    return out
+        original = out[:, fail]
+        winsorised, hi, lo, n_winsorised[fail] = _winsorise(original, spec)
+        kept = _passes(winsorised, spec)[0]
+        out[:, fail] = np.where(kept, winsorised, _log_ct(original))
+        treatment[fail] = np.where(kept, "winsorise", "log_CT")
+        high[:, fail], low[:, fail] = hi & kept, lo & kept
+    return ColumnTreatment(out, tested, treatment, n_winsorised, high, low)
 
 
 def _treat(values: pd.DataFrame, spec: OutlierSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    treated = values.copy()
-    points, summaries = [], []
-    for code in values.columns:  # per indicator; each pass is vectorised over units
-        x = values[code].to_numpy(dtype=float)
-        if np.sum(~np.isnan(x)) < 4:
-            continue
-        out, labels, summary = _treat_one(x, spec)
-        treated[code] = out
-        summaries.append({"indicator": code, **summary})
-        changed = labels != ""
-        points.append(pd.DataFrame({"indicator": code, "unit": values.index[changed],
-                                    "original": x[changed], "treated": out[changed],
-                                    "treatment": labels[changed]}))
-    cols = ["indicator", "unit", "original", "treated", "treatment"]
-    point_table = pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=cols)
-    summary_table = pd.DataFrame(summaries)
-    return treated, point_table[cols], summary_table
+    """Treat each indicator (:func:`treat_columns`); return the values, the treated points and a summary."""
+    x = values.to_numpy(dtype=float)
+    result = treat_columns(x, spec)
+    treated = pd.DataFrame(result.values, index=values.index, columns=values.columns)
+    tested = np.flatnonzero(result.tested)
+    before, after = _passes(x[:, tested], spec), _passes(result.values[:, tested], spec)
+    summary = pd.DataFrame({
+        "indicator": values.columns[tested], "skew_before": before[1], "kurtosis_before": before[2],
+        "passed_before": before[0], "treatment": result.treatment[tested],
+        "n_winsorised": result.n_winsorised[tested], "skew_after": after[1], "kurtosis_after": after[2],
+        "passed_after": after[0]})
+    logged = (result.treatment == "log_CT") & ~np.isnan(x)
+    labels = np.select([result.winsorised_high, result.winsorised_low, logged],
+                       ["winsorised_high", "winsorised_low", "log_CT"], "")
+    col, row = np.nonzero(labels.T != "")  # indicator by indicator, units in order
+    points = pd.DataFrame({"indicator": values.columns[col], "unit": values.index[row], "original": x[row, col],
+                           "treated": result.values[row, col], "treatment": labels[row, col]})
+    return treated, points, summary
 
 
 def _normalise_spec(normalise: str | Mapping[str, str], fw: pd.DataFrame) -> dict[str, str]:
@@ -932,7 +910,7 @@ def indicator_columns(values: pd.DataFrame, direction: np.ndarray, impute: str |
         values, _ = _impute(values, impute, groups)
     spec = OutlierSpec() if treat_outliers is True else (treat_outliers or None)
     if spec is not None:
-        treated = treat_columns(values.to_numpy(dtype=float), spec)
+        treated = treat_columns(values.to_numpy(dtype=float), spec).values
         values = pd.DataFrame(treated, index=values.index, columns=values.columns)
     fw = pd.DataFrame({"code": values.columns, "direction": np.asarray(direction, float)})
     norm, _ = _normalise(values, fw, dict.fromkeys(values.columns, normalise))

@@ -34,110 +34,35 @@ KURT_THRESHOLD = 3.5
 COLLINEAR_THRESHOLD = 0.9
 
 
-def _deviations(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return, per column ignoring NaN, the count of values and each value's deviation from the column mean."""
-    x = np.atleast_2d(np.asarray(values, dtype=float))
-    n = np.sum(~np.isnan(x), axis=0).astype(float)
-    return n, x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
-
-
-def _central_moments(values: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return, per column ignoring NaN, the count, the sum of squared deviations and of deviations**order."""
-    n, dev = _deviations(values)
-    return n, np.nansum(dev**2, axis=0), np.nansum(dev**order, axis=0)
-
-
-def column_skew(values: np.ndarray) -> np.ndarray:
-    """Return the adjusted Fisher-Pearson skewness of each column, ignoring NaN.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        2-D array, units in rows, indicators in columns.
-
-    Returns
-    -------
-    numpy.ndarray
-        One value per column; NaN where fewer than 3 values are available or the column is constant.
-    """
-    return _skew(*_central_moments(values, 3))
-
-
-def _skew(n: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g1 = np.sqrt(n) * m3 / m2**1.5
-        out = g1 * np.sqrt(n * (n - 1)) / (n - 2)
-    return np.where((n >= 3) & (m2 > 0), out, np.nan)
-
-
-def column_kurt(values: np.ndarray) -> np.ndarray:
-    """Return the bias-corrected excess kurtosis of each column, ignoring NaN (pandas ``.kurt()``).
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        2-D array, units in rows, indicators in columns.
-
-    Returns
-    -------
-    numpy.ndarray
-        One value per column; NaN where fewer than 4 values are available or the column is constant.
-    """
-    return _kurt(*_central_moments(values, 4))
-
-
-def _kurt(n: np.ndarray, m2: np.ndarray, m4: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = n * m4 / m2**2
-        out = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
-    return np.where((n >= 4) & (m2 > 0), out, np.nan)
-
-
 def column_skew_kurt(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return :func:`column_skew` and :func:`column_kurt` of each column, the shared moments computed once.
+    """Return the skewness and the excess kurtosis of each column, ignoring NaN (pandas ``.skew()``/``.kurt()``).
 
-    The same operations in the same order as the two functions, so the same values to the last bit.
-    """
-    n, dev = _deviations(values)
-    m2 = np.nansum(dev**2, axis=0)
-    return _skew(n, m2, np.nansum(dev**3, axis=0)), _kurt(n, m2, np.nansum(dev**4, axis=0))
-
-
-def column_skew_kurt_bounded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return :func:`column_skew_kurt` of each column to within a bound, and the bounds, about 10x faster.
-
-    The third and fourth powers of the deviations are taken as products (``d2 * d``, ``d2 * d2``, with ``d2``
-    the squares both functions share) rather than by ``pow``, which is most of the cost of the exact
-    function; everything else is the same operations in the same order. Each product is within 3 units in
-    the last place of the power, and each column's sums, pairwise or not, add at most ``rows`` roundings of
-    terms no larger than the column's ``m2 ** 1.5`` (``m2 ** 2``); so the skewness differs from the exact one
-    by at most ``16 * eps * rows ** 1.5`` (times its small-sample factor, below 2.5) and the kurtosis by at
-    most ``16 * eps * rows ** 2`` times its factor ``(n + 1)(n - 1) / ((n - 2)(n - 3))``, plus a few
-    roundings of the value itself. A caller that compares the values with thresholds decides exactly when
-    it recomputes, with :func:`column_skew_kurt`, the columns that fall within the bound of a threshold.
+    The bias-corrected estimators of e1071 type 2, as COINr's ``skew()`` and ``kurt()``. Each column is summed
+    on its own (the array is taken F-ordered), so a column has the same moments alone or among others. The
+    third and fourth powers of the deviations are taken as products of their squares, about 10x faster than
+    ``pow`` and within a few units in the last place of it; decisions on these values compare them at the
+    decision precision (``docs/index_engine.md``, "Outlier treatment").
 
     Parameters
     ----------
     values : numpy.ndarray
-        2-D array, units in rows, indicators in columns (F-ordered, as for :func:`column_skew_kurt`).
+        2-D array, units in rows, indicators in columns.
 
     Returns
     -------
-    skew, kurt, skew_bound, kurt_bound : numpy.ndarray
-        One value per column; ``|skew - exact skew| <= skew_bound``, and the same for the kurtosis (NaN in
-        the same columns as the exact values).
+    skew, kurt : numpy.ndarray
+        One value per column; NaN where the column is constant or has fewer than 3 values (skewness) or 4
+        values (kurtosis).
     """
-    n, dev = _deviations(values)
+    x = np.asfortranarray(values, dtype=float)
+    n = np.sum(~np.isnan(x), axis=0).astype(float)
+    dev = x - np.nanmean(np.where(n > 0, x, 0.0), axis=0)
     squares = dev**2
-    m2 = np.nansum(squares, axis=0)
-    skew = _skew(n, m2, np.nansum(squares * dev, axis=0))
-    kurt = _kurt(n, m2, np.nansum(squares * squares, axis=0))
-    eps, rows = np.finfo(float).eps, float(max(dev.shape[0], 1))
+    m2, m3, m4 = (np.nansum(power, axis=0) for power in (squares, squares * dev, squares * squares))
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n >= 4, (n + 1) * (n - 1) / ((n - 2) * (n - 3)), np.inf)
-    skew_bound = 16 * eps * rows**1.5 * 2.5 + 8 * eps * np.abs(skew)
-    kurt_bound = 16 * eps * rows**2 * factor + 8 * eps * np.abs(kurt)
-    return skew, kurt, skew_bound, kurt_bound
+        skew = np.sqrt(n) * m3 / m2**1.5 * np.sqrt(n * (n - 1)) / (n - 2)
+        kurt = ((n + 1) * (n * m4 / m2**2 - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return np.where((n >= 3) & (m2 > 0), skew, np.nan), np.where((n >= 4) & (m2 > 0), kurt, np.nan)
 
 
 def _n_distinct(frame: pd.DataFrame) -> pd.Series:
@@ -176,8 +101,7 @@ def indicator_statistics(values: pd.DataFrame, parents: pd.Series) -> pd.DataFra
     n_available = values.notna().sum()
     n_distinct = _n_distinct(values)
     n_units = max(len(values), 1)
-    skew = column_skew(arr)
-    kurt = column_kurt(arr)
+    skew, kurt = column_skew_kurt(arr)
     partners = _collinear_partners(values, parents.reindex(values.columns))
     with np.errstate(divide="ignore", invalid="ignore"):
         distinct_share = n_distinct / n_available.where(n_available > 0)
